@@ -1,0 +1,62 @@
+import express, { type Express } from 'express';
+import bodyParser from 'body-parser';
+import cookieParser from 'cookie-parser';
+import type { Logger } from 'pino';
+import type { Config } from './src/config/index.js';
+import type { Db, Redis } from './src/config/clients.js';
+import { createLogger } from './src/config/logger.js';
+import { createPassport } from './src/config/passport.js';
+import { publicDir, viewsDir } from './src/config/paths.js';
+import { createUserController } from './src/controllers/user.controller.js';
+import { errorHandler, notFound } from './src/middleware/errors.js';
+import { createJwtAuth } from './src/middleware/jwt_auth.js';
+import { createLocalLogin } from './src/middleware/localLogin.js';
+import { createNotices } from './src/middleware/notice.js';
+import { createRefreshSessions } from './src/models/refreshSessions.js';
+import { createUserModel } from './src/models/user.js';
+import { healthRoutes } from './src/routes/health.route.js';
+import { userRoutes } from './src/routes/user.route.js';
+import { createAuthService } from './src/services/auth.service.js';
+import { createAuthCookies } from './src/utils/authCookies.js';
+import { createJwtUtil } from './src/utils/jwt.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  redis: Redis;
+  logger?: Logger;
+}
+
+/** Composes the site from its parts; the caller owns (opens and closes) the store clients. */
+export function createApp({ config, db, redis, logger = createLogger('silent') }: AppDeps): Express {
+  const cookies = createAuthCookies(config.isProduction);
+  const notices = createNotices(config.isProduction);
+  const users = createUserModel(db);
+  const sessions = createRefreshSessions(redis, {
+    keyPrefix: config.redisKeyPrefix,
+    idleMs: config.sessionIdleMs,
+    reuseGraceMs: config.refreshReuseGraceMs,
+    maxPerUser: config.maxSessionsPerUser,
+  });
+  const auth = createAuthService({ jwt: createJwtUtil(config.secrets, config.accessTtlMs), sessions, refreshTtlMs: config.refreshTtlMs });
+  const userController = createUserController({ users, auth, cookies, notices });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('view engine', 'ejs');
+  app.set('views', viewsDir);
+  if (config.isProduction) app.enable('view cache');
+
+  // Mounted under its own path so that page requests never look at the disk.
+  app.use('/static', express.static(publicDir, { index: false }));
+  app.use(healthRoutes({ db, redis }));
+  app.use(cookieParser(config.secrets.cookie));
+  app.use(bodyParser.urlencoded({ extended: false, limit: '10kb' }), bodyParser.json({ limit: '10kb' }));
+  app.use(notices.read);
+  app.get('/', (_req, res) => res.redirect('/user/info'));
+  app.use('/user', userRoutes({ userController, jwtAuth: createJwtAuth(auth, cookies), localLogin: createLocalLogin(createPassport(users)) }));
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

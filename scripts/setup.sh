@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# npm run setup: idempotent. Dependencies, .env, a MariaDB and a Redis that answer, the database and the
+# app's least-privilege account, the build, the migrations.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" -eq 0 ]; }
+has_systemd() { [ -d /run/systemd/system ]; }
+answers() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+wait_until_answers() {
+  for _ in $(seq 1 60); do answers "$1" "$2" && return 0; sleep 0.5; done
+  return 1
+}
+is_local() { case "$1" in 127.0.0.1|localhost|::1) return 0 ;; *) return 1 ;; esac; }
+
+# The effective value of a variable: the environment wins over .env, .env over the default.
+setting() {
+  node -e "require('dotenv').config({ quiet: true }); process.stdout.write(process.env[process.argv[1]] || process.argv[2])" "$1" "$2"
+}
+url_host() { node -e "process.stdout.write(new URL(process.argv[1]).hostname.replace(/^\[|\]$/g, ''))" "$1"; }
+url_port() { node -e "process.stdout.write(new URL(process.argv[1]).port || process.argv[2])" "$1" "$2"; }
+
+apt_install() {
+  is_root || fail "$* is not installed. Run: sudo apt-get update && sudo apt-get install -y $*  (then npm run setup again)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_mariadb() {
+  local host=$1 port=$2
+  if answers "$host" "$port"; then echo "MariaDB answers on $host:$port"; return; fi
+  is_local "$host" || fail "MySQL at $host:$port does not answer; start it, or point DATABASE_URL elsewhere"
+  [ -x /usr/sbin/mariadbd ] || apt_install mariadb-server
+  is_root || fail "MariaDB is not running. Run: sudo service mariadb start"
+  echo "starting MariaDB"
+  if has_systemd; then
+    systemctl start mariadb
+  else
+    install -d -o mysql -g mysql /run/mysqld
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --port="$port"
+  fi
+  wait_until_answers "$host" "$port" || fail "MariaDB did not start; see its log under /var/log/mysql or journalctl -u mariadb"
+}
+
+ensure_redis() {
+  local host=$1 port=$2
+  if answers "$host" "$port"; then echo "Redis answers on $host:$port"; return; fi
+  is_local "$host" || fail "Redis at $host:$port does not answer; start it, or point REDIS_URL elsewhere"
+  command -v redis-server >/dev/null || apt_install redis-server
+  is_root || fail "Redis is not running. Run: sudo service redis-server start"
+  echo "starting Redis (append-only persistence on, so a restart logs nobody out)"
+  if has_systemd; then
+    systemctl start redis-server
+    wait_until_answers "$host" "$port" || fail "Redis did not start; see journalctl -u redis-server"
+    redis-cli -h "$host" -p "$port" config set appendonly yes >/dev/null
+    redis-cli -h "$host" -p "$port" config set appendfsync everysec >/dev/null
+  else
+    install -d /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$port" --dir /var/lib/redis \
+      --appendonly yes --appendfsync everysec --logfile /var/log/redis/redis-server.log
+    wait_until_answers "$host" "$port" || fail "Redis did not start; see /var/log/redis/redis-server.log"
+  fi
+}
+
+step "Dependencies"
+npm install --no-audit --no-fund
+
+step "Configuration (.env)"
+node scripts/write-env.mjs
+database_url=$(setting DATABASE_URL mysql://login_page@127.0.0.1:3306/login_page)
+redis_url=$(setting REDIS_URL redis://127.0.0.1:6379/0)
+
+step "MariaDB"
+ensure_mariadb "$(url_host "$database_url")" "$(url_port "$database_url" 3306)"
+
+step "Redis"
+ensure_redis "$(url_host "$redis_url")" "$(url_port "$redis_url" 6379)"
+
+step "Database and account"
+npx tsx scripts/provision-db.ts
+
+step "Build"
+npm run build --silent
+
+step "Migrations"
+npm run db:migrate --silent
+
+step "Done. Start the site with: npm start"

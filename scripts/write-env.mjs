@@ -1,0 +1,14 @@
+// Part of npm run setup: writes .env from .env.example with fresh secrets, once.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+if (existsSync('.env')) {
+  console.log('.env exists: kept as it is');
+} else {
+  const secret = () => randomBytes(32).toString('base64url');
+  const text = readFileSync('.env.example', 'utf8')
+    .replace(/^(ACCESS_TOKEN_SECRET|REFRESH_TOKEN_SECRET|COOKIE_SECRET)=$/gm, (_, name) => `${name}=${secret()}`)
+    .replace('CHANGE_ME_DB_PASSWORD', randomBytes(18).toString('hex'));
+  writeFileSync('.env', text, { mode: 0o600 });
+  console.log('.env written with fresh secrets');
+}

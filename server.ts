@@ -1,0 +1,51 @@
+import dotenv from 'dotenv';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './src/config/index.js';
+import { closeStores, openStores } from './src/config/clients.js';
+import { createLogger } from './src/config/logger.js';
+import { migrateWhenReachable } from './src/models/migrate.js';
+
+// Variables already in the environment win over .env.
+dotenv.config({ quiet: true });
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function readConfig() {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+}
+
+const config = readConfig();
+const logger = createLogger(config.logLevel);
+for (const warning of config.warnings) logger.warn(warning);
+
+const stores = openStores(config, logger);
+const stopping = new AbortController();
+void migrateWhenReachable(stores.db, logger, stopping.signal);
+
+const server = createApp({ config, ...stores, logger }).listen(config.port, () => {
+  logger.info({ port: config.port }, 'login-page is listening');
+});
+
+async function shutdown(signal: string): Promise<void> {
+  logger.info({ signal }, 'shutting down');
+  stopping.abort();
+  // Requests in flight may finish; idle keep-alive sockets are closed at once, stragglers after the grace.
+  const closed = new Promise((resolve) => server.close(resolve));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+  await closed;
+  clearTimeout(timer);
+  await closeStores(stores);
+  process.exit(0);
+}
+
+process.once('SIGTERM', (signal) => void shutdown(signal));
+process.once('SIGINT', (signal) => void shutdown(signal));
+// A store failure must never take the process down.
+process.on('unhandledRejection', (reason) => logger.error({ err: { message: String((reason as Error)?.message ?? reason) } }, 'unhandled rejection'));

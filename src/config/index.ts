@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { parseDuration } from '../utils/duration.js';
+
+export interface Config {
+  isProduction: boolean;
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  /** Prepended to every Redis key, so several sites or test runs can share one Redis. */
+  redisKeyPrefix: string;
+  secrets: { access: string; refresh: string; cookie: string };
+  accessTtlMs: number;
+  refreshTtlMs: number;
+  sessionIdleMs: number;
+  refreshReuseGraceMs: number;
+  maxSessionsPerUser: number;
+  login: { maxFailures: number; failureWindowMs: number; ipMaxFailures: number };
+  registerMaxPerIp: number;
+  trustProxy: boolean | number | string;
+  logLevel: string;
+  /** Things worth a log line at start-up (e.g. throw-away development secrets). */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super('Invalid configuration:\n- ' + problems.join('\n- '));
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_DATABASE_URL = 'mysql://login_page@127.0.0.1:3306/login_page';
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const SECRET_NAMES = ['ACCESS_TOKEN_SECRET', 'REFRESH_TOKEN_SECRET', 'COOKIE_SECRET'] as const;
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the whole configuration once; throws a ConfigError that lists every problem. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const isProduction = env.NODE_ENV === 'production';
+
+  const duration = (name: string, fallback: string): number => {
+    const ms = parseDuration(env[name] || fallback);
+    if (ms === undefined) problems.push(`${name} must look like 2s, 15m, 12h or 14d`);
+    return ms ?? 0;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name] || String(fallback);
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) problems.push(`${name} must be a whole number from ${min} to ${max}`);
+    return value;
+  };
+  const url = (name: string, fallback: string, protocols: string[]): string => {
+    const value = env[name] || fallback;
+    if (!protocols.includes(safeProtocol(value))) problems.push(`${name} must be a ${protocols.join(' or ')}// URL`);
+    return value;
+  };
+
+  const secrets = SECRET_NAMES.map((name) => {
+    const value = env[name];
+    if (value && value.length >= 32) return value;
+    if (isProduction) problems.push(`${name} must be set to at least 32 characters in production`);
+    else if (value) problems.push(`${name} must be at least 32 characters (or unset in development)`);
+    else warnings.push(`${name} is not set: using a random one, so tokens end when the process does`);
+    return randomBytes(32).toString('base64url');
+  });
+  if (new Set(secrets).size !== secrets.length) problems.push(`${SECRET_NAMES.join(', ')} must all differ`);
+
+  const config: Config = {
+    isProduction,
+    port: integer('PORT', 3000, 0, 65535),
+    databaseUrl: url('DATABASE_URL', DEFAULT_DATABASE_URL, ['mysql:']),
+    redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379/0', ['redis:', 'rediss:']),
+    redisKeyPrefix: 'lp:',
+    secrets: { access: secrets[0], refresh: secrets[1], cookie: secrets[2] },
+    accessTtlMs: duration('ACCESS_TOKEN_TTL', '10m'),
+    refreshTtlMs: duration('REFRESH_TOKEN_TTL', '14d'),
+    sessionIdleMs: duration('SESSION_IDLE_TTL', '7d'),
+    refreshReuseGraceMs: duration('REFRESH_REUSE_GRACE', '10s'),
+    maxSessionsPerUser: integer('MAX_SESSIONS_PER_USER', 10, 1, 1000),
+    login: {
+      maxFailures: integer('LOGIN_MAX_FAILURES', 5, 1, 1000),
+      failureWindowMs: duration('LOGIN_FAILURE_WINDOW', '15m'),
+      ipMaxFailures: integer('LOGIN_IP_MAX_FAILURES', 100, 1, 1_000_000),
+    },
+    registerMaxPerIp: integer('REGISTER_MAX_PER_IP', 10, 1, 1_000_000),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    logLevel: env.LOG_LEVEL || 'info',
+    warnings,
+  };
+  if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  if (config.accessTtlMs < 1000) problems.push('ACCESS_TOKEN_TTL must be at least 1s');
+  if (config.refreshTtlMs <= config.accessTtlMs) problems.push('REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL');
+  if (config.sessionIdleMs < 1000) problems.push('SESSION_IDLE_TTL must be at least 1s');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function safeProtocol(value: string): string {
+  try {
+    return new URL(value).protocol;
+  } catch {
+    return '';
+  }
+}
+
+function parseTrustProxy(raw: string | undefined): boolean | number | string {
+  if (!raw || ['off', 'false', '0'].includes(raw)) return false;
+  if (raw === 'true') return true;
+  return /^\d+$/.test(raw) ? Number(raw) : raw;
+}

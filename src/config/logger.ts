@@ -1,0 +1,18 @@
+import { pino, type Logger } from 'pino';
+
+// Anything that could carry a credential is removed before a line is written.
+export const REDACT_PATHS = [
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.confirmPassword',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+];
+
+export function createLogger(level: string): Logger {
+  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+}

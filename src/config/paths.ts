@@ -1,0 +1,17 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+// The same code runs from the sources (tsx) and from dist/, so find the root by its package.json.
+function findProjectRoot(start: string): string {
+  let dir = start;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above ' + start);
+    dir = parent;
+  }
+  return dir;
+}
+
+export const projectRoot = findProjectRoot(import.meta.dirname);
+export const viewsDir = path.join(projectRoot, 'views');
+export const publicDir = path.join(projectRoot, 'public');

@@ -1,0 +1,52 @@
+import type { Request, Response } from 'express';
+import type { UserModel } from '../models/user.js';
+import type { AuthService } from '../services/auth.service.js';
+import type { AuthCookies } from '../utils/authCookies.js';
+import type { Notices } from '../middleware/notice.js';
+import { HttpError } from '../utils/httpError.js';
+import { clientOf, safeNextPath, succeed } from '../utils/http.js';
+import { hashPassword } from '../utils/password.js';
+
+export function createUserController({ users, auth, cookies, notices }: { users: UserModel; auth: AuthService; cookies: AuthCookies; notices: Notices }) {
+  return {
+    renderRegisterPage(_req: Request, res: Response) {
+      if (res.locals.user) return res.redirect('/user/info');
+      res.render('register', { values: {}, errors: {} });
+    },
+
+    renderLoginPage(req: Request, res: Response) {
+      if (res.locals.user) return res.redirect('/user/info');
+      res.render('login', { values: { next: safeNextPath(req.query.next) ?? '' }, errors: {} });
+    },
+
+    renderInfoPage(_req: Request, res: Response) {
+      res.render('info');
+    },
+
+    async register(req: Request, res: Response) {
+      const { id, name, password } = res.locals.registration!;
+      if (!(await users.create({ id, name, passwordHash: await hashPassword(password) }))) {
+        const errors = { id: 'This id is already taken.' };
+        throw new HttpError(409, 'Please choose another id.', { errors, form: { view: 'register', values: { id, name } } });
+      }
+      notices.set(res, 'registered');
+      succeed(req, res, '/user/login');
+    },
+
+    async login(req: Request, res: Response) {
+      const issued = await auth.startSession(res.locals.account!, cookies.read(req), clientOf(req));
+      cookies.set(res, issued.tokens, issued.expiresAtMs);
+      succeed(req, res, safeNextPath(req.body.next) ?? '/user/info');
+    },
+
+    async logout(req: Request, res: Response) {
+      const carried = cookies.read(req);
+      // A cross-site link arrives without our SameSite=Strict cookies: nothing to do.
+      if (!carried.access && !carried.refresh) return succeed(req, res, '/user/login');
+      await auth.endSession(carried);
+      cookies.clear(res);
+      notices.set(res, 'loggedOut');
+      succeed(req, res, '/user/login');
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import type { RequestHandler } from 'express';
+import type { AuthService } from '../services/auth.service.js';
+import type { AuthCookies } from '../utils/authCookies.js';
+
+/**
+ * The tutorial's jwt_auth: 1 no token, 2 valid access token (no store touched), 3 expired access token with
+ * a valid refresh token (rotated, new cookies), 4 anything else (cookies cleared).
+ */
+export function createJwtAuth(auth: AuthService, cookies: AuthCookies): RequestHandler {
+  return async (req, res, next) => {
+    const result = await auth.resume(cookies.read(req));
+    if (result.kind === 'ended') {
+      cookies.clear(res);
+      res.locals.sessionEnded = true;
+    } else if (result.kind === 'user') {
+      if (result.issued) cookies.set(res, result.issued.tokens, result.issued.expiresAtMs);
+      req.user = result.user;
+      res.locals.user = result.user;
+    }
+    next();
+  };
+}

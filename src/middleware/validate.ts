@@ -1,0 +1,38 @@
+import type { Request, RequestHandler } from 'express';
+import { HttpError } from '../utils/httpError.js';
+import { checkRegistration, isPlausibleLogin } from '../utils/inputRules.js';
+import { safeNextPath } from '../utils/http.js';
+
+export const LOGIN_FAILED = 'The id or password is incorrect.';
+
+const field = (req: Request, name: string): string => {
+  const value: unknown = req.body?.[name];
+  return typeof value === 'string' ? value : '';
+};
+
+/** The login form shown again: the id and the `next` target are kept, the password never. */
+export function loginFailure(req: Request, status: number, message: string, errors: Record<string, string> = {}): HttpError {
+  const values = { id: field(req, 'id').slice(0, 100), next: safeNextPath(req.body?.next) ?? '' };
+  return new HttpError(status, message, { errors, form: { view: 'login', values } });
+}
+
+export const validateRegister: RequestHandler = (req, res, next) => {
+  const { registration, values, errors } = checkRegistration(req.body ?? {});
+  if (Object.keys(errors).length > 0) {
+    return next(new HttpError(400, 'Please correct the marked fields.', { errors, form: { view: 'register', values } }));
+  }
+  res.locals.registration = registration;
+  next();
+};
+
+export const validateLogin: RequestHandler = (req, _res, next) => {
+  const id = field(req, 'id');
+  const password = field(req, 'password');
+  const errors: Record<string, string> = {};
+  if (!id) errors.id = 'Enter your id.';
+  if (!password) errors.password = 'Enter your password.';
+  if (Object.keys(errors).length > 0) return next(loginFailure(req, 400, 'Please enter your id and password.', errors));
+  // No account can match, so skip the password hashing and fail as any wrong password does.
+  if (!isPlausibleLogin(id, password)) return next(loginFailure(req, 401, LOGIN_FAILED));
+  next();
+};

@@ -1,0 +1,4 @@
+import { createUsers } from './001-create-users.js';
+
+/** Every schema change, in order. Listed here rather than globbed so sources and dist/ behave alike. */
+export const migrations = [createUsers];

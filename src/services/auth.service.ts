@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import type { JwtUtil } from '../utils/jwt.js';
+import type { TokenPair } from '../utils/authCookies.js';
+import type { RefreshSessions } from '../models/refreshSessions.js';
+
+/** Who a request belongs to, as the access token says. */
+export interface AuthUser {
+  id: string;
+  name: string;
+  sid: string;
+}
+
+export interface IssuedTokens {
+  user: AuthUser;
+  tokens: TokenPair;
+  expiresAtMs: number;
+}
+
+export interface CarriedTokens {
+  access?: string;
+  refresh?: string;
+}
+
+/** What jwt_auth concluded: case 1 (`anonymous`), 2 (`user` only), 3 (`user` with `issued`) or 4 (`ended`). */
+export type Resumed = { kind: 'anonymous' } | { kind: 'ended' } | { kind: 'user'; user: AuthUser; issued?: IssuedTokens };
+
+export type AuthService = ReturnType<typeof createAuthService>;
+
+const randomId = () => randomBytes(18).toString('base64url');
+
+export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUtil; sessions: RefreshSessions; refreshTtlMs: number }) {
+  /** The session a request's tokens name, taken only from a token whose signature checked out. */
+  function authenticSession(carried: CarriedTokens): { userId: string; sid: string } | undefined {
+    for (const result of [jwt.refreshVerify(carried.refresh), jwt.accessVerify(carried.access)]) {
+      if (result.status !== 'invalid') return { userId: result.claims.sub, sid: result.claims.sid };
+    }
+    return undefined;
+  }
+
+  /** Logout: revokes the session that the request's authentic tokens name. */
+  async function endSession(carried: CarriedTokens): Promise<void> {
+    const session = authenticSession(carried);
+    if (session) await sessions.revoke(session.userId, session.sid);
+  }
+
+  return {
+    endSession,
+
+    /** A login: ends the session the request carried, if any, and starts a new one. */
+    async startSession(user: { id: string; name: string }, carried: CarriedTokens, client: { userAgent: string; ip: string }): Promise<IssuedTokens> {
+      await endSession(carried);
+      const sid = randomId();
+      const jti = randomId();
+      const expiresAtMs = Date.now() + refreshTtlMs;
+      await sessions.create({ userId: user.id, sid, jti, expiresAtMs, ...client });
+      const authUser = { id: user.id, name: user.name, sid };
+      return {
+        user: authUser,
+        tokens: { access: jwt.accessSign({ sub: user.id, name: user.name, sid }), refresh: jwt.refreshSign({ sub: user.id, sid, jti }, expiresAtMs) },
+        expiresAtMs,
+      };
+    },
+
+    /** The four cases of jwt_auth. Only case 3 touches Redis, once. */
+    async resume(carried: CarriedTokens): Promise<Resumed> {
+      if (!carried.access) return { kind: 'anonymous' };
+      const access = jwt.accessVerify(carried.access);
+      if (access.status === 'valid') return { kind: 'user', user: userOf(access.claims) };
+      if (access.status === 'invalid') return { kind: 'ended' };
+
+      const refresh = jwt.refreshVerify(carried.refresh);
+      const sameSession = refresh.status === 'valid' && refresh.claims.sid === access.claims.sid && refresh.claims.sub === access.claims.sub;
+      if (!sameSession) return { kind: 'ended' };
+
+      const user = userOf(access.claims);
+      const newJti = randomId();
+      const outcome = await sessions.rotate(user.id, user.sid, refresh.claims.jti, newJti);
+      if (outcome.kind === 'missing' || outcome.kind === 'reused') return { kind: 'ended' };
+      const tokens: TokenPair = { access: jwt.accessSign({ sub: user.id, name: user.name, sid: user.sid }) };
+      // Within the grace window the browser already holds a newer refresh token: leave it alone.
+      if (outcome.kind === 'rotated') tokens.refresh = jwt.refreshSign({ sub: user.id, sid: user.sid, jti: newJti }, outcome.expiresAtMs);
+      return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs } };
+    },
+  };
+}
+
+const userOf = (claims: { sub: string; name: string; sid: string }): AuthUser => ({ id: claims.sub, name: claims.name, sid: claims.sid });

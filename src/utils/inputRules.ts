@@ -1,0 +1,54 @@
+import { dictionary } from '@zxcvbn-ts/language-common';
+import type { FieldErrors } from './httpError.js';
+
+export const ID_PATTERN = /^[A-Za-z0-9_]{4,20}$/;
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 128;
+const NAME_MAX = 50;
+// Control, surrogate, private-use and unassigned code points, and the bidi overrides used to spoof text.
+const UNPRINTABLE = /[\p{Cc}\p{Cs}\p{Co}\p{Cn}\u202A-\u202E\u2066-\u2069]/u;
+
+// zxcvbn-ts ships the ~50,000 most common passwords (MIT); compared without regard to case.
+const COMMON_PASSWORDS = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
+
+/** Lengths count Unicode code points, not UTF-16 units. */
+export const codePoints = (text: string): number => [...text].length;
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+export interface Registration {
+  id: string;
+  name: string;
+  password: string;
+}
+
+/** Checks a registration form; `values` holds what may be shown again (never the passwords). */
+export function checkRegistration(body: Record<string, unknown>): { registration: Registration; values: Record<string, string>; errors: FieldErrors } {
+  const id = text(body.id)?.trim() ?? '';
+  const name = (text(body.name) ?? '').trim().normalize('NFC');
+  const password = text(body.password) ?? '';
+  const errors: FieldErrors = {};
+
+  if (!ID_PATTERN.test(id)) errors.id = 'Use 4 to 20 letters (a-z, A-Z), digits or underscores.';
+  if (codePoints(name) < 1 || codePoints(name) > NAME_MAX) errors.name = `Enter a name of 1 to ${NAME_MAX} characters.`;
+  else if (UNPRINTABLE.test(name)) errors.name = 'The name may not contain control or invisible characters.';
+  const passwordProblem = checkPassword(password, id);
+  if (passwordProblem) errors.password = passwordProblem;
+  else if (text(body.confirmPassword) !== password) errors.confirmPassword = 'The two passwords do not match.';
+
+  return { registration: { id, name, password }, values: { id: id.slice(0, 100), name: name.slice(0, 200) }, errors };
+}
+
+function checkPassword(password: string, id: string): string | undefined {
+  const length = codePoints(password);
+  if (length < PASSWORD_MIN || length > PASSWORD_MAX) return `Use ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`;
+  if (password.toLowerCase() === id.toLowerCase()) return 'The password may not be the same as the id.';
+  if (COMMON_PASSWORDS.has(password.toLowerCase())) return 'This password is among the most common ones; choose another.';
+  return undefined;
+}
+
+/** A login can only succeed with a well-formed id and a password of allowed length. */
+export function isPlausibleLogin(id: string, password: string): boolean {
+  const length = codePoints(password);
+  return ID_PATTERN.test(id) && length >= 1 && length <= PASSWORD_MAX;
+}
