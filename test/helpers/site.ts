@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import request from 'supertest';
+import type { Response } from 'supertest';
+import { expect } from 'chai';
+import { createApp } from '../../app.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { redisKeyPrefix, testStores, type TestStores } from './stores.js';
+
+export const SECRETS = {
+  ACCESS_TOKEN_SECRET: 'test-access-secret-0123456789abcdef',
+  REFRESH_TOKEN_SECRET: 'test-refresh-secret-0123456789abcdef',
+  COOKIE_SECRET: 'test-cookie-secret-0123456789abcdef',
+};
+
+export type App = ReturnType<typeof createApp>;
+
+/** A site on the run's real stores; `env` takes the contract's variables (e.g. REFRESH_REUSE_GRACE). */
+export async function makeSite(env: Record<string, string> = {}, stores?: Pick<TestStores, 'db' | 'redis'>) {
+  const config: Config = { ...loadConfig({ ...SECRETS, ...env }), redisKeyPrefix };
+  const { db, redis } = stores ?? (await testStores());
+  return { app: createApp({ config, db, redis }), config, db, redis };
+}
+
+export const uniqueId = (): string => `u_${randomBytes(6).toString('hex')}`;
+export const PASSWORD = 'correct horse battery staple';
+
+export async function register(app: App, fields: { id: string; name?: string; password?: string }): Promise<void> {
+  const password = fields.password ?? PASSWORD;
+  const res = await request(app)
+    .post('/user/register')
+    .type('form')
+    .send({ id: fields.id, name: fields.name ?? 'Tester', password, confirmPassword: password });
+  expect(res.status, res.text).to.equal(303);
+}
+
+export interface SetCookie {
+  value: string;
+  attributes: string;
+}
+
+/** The Set-Cookie headers of a response, by cookie name. */
+export function setCookies(res: Response): Record<string, SetCookie> {
+  const headers = (res.headers['set-cookie'] ?? []) as unknown as string[];
+  return Object.fromEntries(
+    headers.map((header) => {
+      const [pair, ...attributes] = header.split(';');
+      const eq = pair.indexOf('=');
+      return [pair.slice(0, eq), { value: decodeURIComponent(pair.slice(eq + 1)), attributes: attributes.join(';').trim() }];
+    }),
+  );
+}
+
+export interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+}
+
+export async function login(app: App, id: string, password = PASSWORD, cookie?: string): Promise<Tokens> {
+  const req = request(app).post('/user/login').type('form');
+  if (cookie) req.set('Cookie', cookie);
+  const res = await req.send({ id, password });
+  expect(res.status, res.text).to.equal(303);
+  const cookies = setCookies(res);
+  return { accessToken: cookies.accessToken.value, refreshToken: cookies.refreshToken.value };
+}
+
+/** A registered and logged-in user. */
+export async function loggedInUser(app: App, name = 'Tester') {
+  const id = uniqueId();
+  await register(app, { id, name });
+  return { id, name, ...(await login(app, id)) };
+}
+
+export const cookieHeader = (tokens: Partial<Tokens>): string =>
+  Object.entries(tokens)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `${name}=${value}`)
+    .join('; ');
+
+/** The same claims, signed with the right key, but expired a minute ago: an authentic, expired access token. */
+export function expire(accessToken: string): string {
+  const claims = jwt.decode(accessToken) as Record<string, unknown>;
+  const now = Math.floor(Date.now() / 1000);
+  return jwt.sign({ ...claims, iat: now - 120, exp: now - 60 }, SECRETS.ACCESS_TOKEN_SECRET, { algorithm: 'HS256' });
+}
+
+export const getInfo = (app: App, tokens: Partial<Tokens>) => request(app).get('/user/info').set('Cookie', cookieHeader(tokens));
+
+export const isLoggedIn = (res: Response, name = 'Tester'): boolean => res.text.includes(`${name}님`);
