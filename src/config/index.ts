@@ -44,7 +44,7 @@ export function loadConfig(env: Env = process.env): Config {
   const duration = (name: string, fallback: string): number => {
     const ms = parseDuration(env[name] || fallback);
     if (ms === undefined) problems.push(`${name} must look like 2s, 15m, 12h or 14d`);
-    return ms ?? 0;
+    return ms ?? Number.NaN; // NaN fails no further comparison, so each problem is listed once
   };
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name] || String(fallback);

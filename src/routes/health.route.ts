@@ -9,8 +9,9 @@ export function healthRoutes({ db, redis }: { db: Db; redis: Redis }): Router {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const [mysql, redisOk] = await Promise.all([answers(() => db.query('SELECT 1')), answers(() => redis.ping())]);
-    res.status(mysql && redisOk ? 200 : 503).set('Cache-Control', 'no-store').json({ mysql, redis: redisOk });
+    const [mysql, redisAnswers] = await Promise.all([answers(() => db.query('SELECT 1')), answers(() => redis.ping())]);
+    const missing = [...(mysql ? [] : ['mysql']), ...(redisAnswers ? [] : ['redis'])];
+    res.status(missing.length ? 503 : 200).set('Cache-Control', 'no-store').json({ mysql, redis: redisAnswers, missing });
   });
   return router;
 }

@@ -1,0 +1,54 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, setCookies, type App } from './helpers/site.js';
+
+describe('logout', () => {
+  let app: App;
+  before(async () => ({ app } = await makeSite()));
+
+  const refreshWorks = async (user: { accessToken: string; refreshToken: string }) =>
+    isLoggedIn(await getInfo(app, { accessToken: expire(user.accessToken), refreshToken: user.refreshToken }));
+
+  for (const method of ['get', 'post'] as const) {
+    it(`${method.toUpperCase()} revokes the refresh session, clears both cookies and sends to /user/login`, async () => {
+      const user = await loggedInUser(app);
+      const res = await request(app)[method]('/user/logout').set('Cookie', cookieHeader(user));
+      expect(res.status).to.equal(303);
+      expect(res.headers.location).to.equal('/user/login');
+      const cookies = setCookies(res);
+      expect(cookies.accessToken.value).to.equal('');
+      expect(cookies.refreshToken.value).to.equal('');
+      expect(await refreshWorks(user)).to.equal(false);
+    });
+  }
+
+  it('also revokes when only the access cookie arrives', async () => {
+    const user = await loggedInUser(app);
+    await request(app).get('/user/logout').set('Cookie', cookieHeader({ accessToken: user.accessToken }));
+    expect(await refreshWorks(user)).to.equal(false);
+  });
+
+  it('a GET without auth cookies (a link on another site) changes nothing', async () => {
+    const user = await loggedInUser(app);
+    const res = await request(app).get('/user/logout');
+    expect(res.status).to.equal(303);
+    expect(res.headers.location).to.equal('/user/login');
+    expect(res.headers['set-cookie']).to.equal(undefined);
+    expect(await refreshWorks(user)).to.equal(true);
+  });
+
+  it('forged tokens revoke nothing', async () => {
+    const user = await loggedInUser(app);
+    const forged = user.refreshToken.slice(0, -4) + 'AAAA';
+    await request(app).get('/user/logout').set('Cookie', cookieHeader({ refreshToken: forged }));
+    expect(await refreshWorks(user)).to.equal(true);
+  });
+
+  it('shows a one-time notice on the login page', async () => {
+    const user = await loggedInUser(app);
+    const res = await request(app).get('/user/logout').set('Cookie', cookieHeader(user));
+    const notice = setCookies(res).notice.value;
+    const page = await request(app).get('/user/login').set('Cookie', `notice=${encodeURIComponent(notice)}`);
+    expect(page.text).to.include('You have logged out');
+  });
+});

@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { createApp } from '../app.js';
+import { createDb } from '../src/config/clients.js';
+import { loadConfig } from '../src/config/index.js';
+import { makeSite, SECRETS, uniqueId, type App } from './helpers/site.js';
+import { testStores } from './helpers/stores.js';
+
+describe('pages and endpoints', () => {
+  let app: App;
+  before(async () => ({ app } = await makeSite()));
+
+  it('GET / redirects (302) to /user/info', async () => {
+    const res = await request(app).get('/');
+    expect(res.status).to.equal(302);
+    expect(res.headers.location).to.equal('/user/info');
+  });
+
+  it('unknown paths get a 404 page, or JSON for JSON clients', async () => {
+    const page = await request(app).get('/no/such/page');
+    expect(page.status).to.equal(404);
+    expect(page.text).to.include('Page not found');
+    const json = await request(app).get('/no/such/page').set('Accept', 'application/json');
+    expect(json.status).to.equal(404);
+    expect(json.body).to.deep.include({ success: false });
+  });
+
+  it('/healthz answers 200 and /readyz 200 while both stores answer', async () => {
+    expect((await request(app).get('/healthz')).status).to.equal(200);
+    const ready = await request(app).get('/readyz');
+    expect(ready.status).to.equal(200);
+    expect(ready.body).to.deep.equal({ mysql: true, redis: true, missing: [] });
+  });
+
+  it('/readyz answers 503 and names MySQL when it does not answer', async () => {
+    const { redis } = await testStores();
+    const deadDb = createDb('mysql://nobody:x@127.0.0.1:1/none');
+    const broken = createApp({ config: loadConfig(SECRETS), db: deadDb, redis });
+    const ready = await request(broken).get('/readyz');
+    expect(ready.status).to.equal(503);
+    expect(ready.body.missing).to.deep.equal(['mysql']);
+    await deadDb.end();
+  });
+
+  it('a store failure gives an error page with no stack, SQL or error object', async () => {
+    const { redis } = await testStores();
+    const deadDb = createDb('mysql://nobody:x@127.0.0.1:1/none');
+    const broken = createApp({ config: loadConfig(SECRETS), db: deadDb, redis });
+    for (const accept of ['text/html', 'application/json']) {
+      const res = await request(broken).post('/user/login').set('Accept', accept).type('form').send({ id: uniqueId(), password: 'whatever-it-is' });
+      expect(res.status).to.be.at.least(500);
+      expect(res.text).not.to.match(/ECONNREFUSED|at .*\.ts:\d+|SELECT|stack/i);
+    }
+    await deadDb.end();
+  });
+
+  it('serves the stylesheet from /static and no inline style or script on pages', async () => {
+    const css = await request(app).get('/static/style.css');
+    expect(css.status).to.equal(200);
+    expect(css.headers['content-type']).to.match(/text\/css/);
+    const page = await request(app).get('/user/register');
+    expect(page.text).not.to.match(/<script|<style|style="/);
+  });
+
+  it('sends no X-Powered-By header', async () => {
+    const res = await request(app).get('/user/login');
+    expect(res.headers['x-powered-by']).to.equal(undefined);
+  });
+});

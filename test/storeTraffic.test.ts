@@ -1,0 +1,56 @@
+import { expect } from 'chai';
+import { expire, getInfo, isLoggedIn, loggedInUser, makeSite, type App } from './helpers/site.js';
+import { startPrivateRedis } from './helpers/privateRedis.js';
+import { testStores } from './helpers/stores.js';
+
+describe('store traffic of jwt_auth (private redis-server, counted with INFO commandstats)', () => {
+  let app: App;
+  let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
+  let queries = 0;
+  before(async () => {
+    redis = await startPrivateRedis();
+    const { db } = await testStores();
+    // Count MySQL queries too, by wrapping the pool the app gets.
+    const countingDb = new Proxy(db, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === 'query' || prop === 'execute') return (...args: unknown[]) => (queries++, value.apply(target, args));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    ({ app } = await makeSite({}, { db: countingDb, redis: redis.client }));
+  });
+  after(() => redis.stop());
+
+  /** Which commands Redis ran, and how often, while `action` ran. */
+  async function commandsDuring(action: () => Promise<void>): Promise<Record<string, number>> {
+    const before = await redis.commandCalls();
+    await action();
+    const after = await redis.commandCalls();
+    return Object.fromEntries(Object.entries(after).map(([name, calls]) => [name, calls - (before[name] ?? 0)]).filter(([, delta]) => delta !== 0));
+  }
+
+  it('a valid access token costs no Redis command and no MySQL query', async () => {
+    const user = await loggedInUser(app);
+    const queriesBefore = queries;
+    const commands = await commandsDuring(async () => {
+      for (let i = 0; i < 5; i++) expect(isLoggedIn(await getInfo(app, user))).to.equal(true);
+    });
+    expect(commands).to.deep.equal({});
+    expect(queries - queriesBefore).to.equal(0);
+  });
+
+  it('a refresh (case 3) costs one Redis round trip (one EVALSHA) and no MySQL query', async () => {
+    const user = await loggedInUser(app);
+    await getInfo(app, { accessToken: expire(user.accessToken), refreshToken: user.refreshToken }); // loads the script once
+    const next = await loggedInUser(app);
+    const queriesBefore = queries;
+    const commands = await commandsDuring(async () => {
+      const res = await getInfo(app, { accessToken: expire(next.accessToken), refreshToken: next.refreshToken });
+      expect(isLoggedIn(res)).to.equal(true);
+    });
+    // The script's own commands are counted too; the only command sent by the app is the EVALSHA.
+    expect(commands).to.deep.equal({ evalsha: 1, hmget: 1, hset: 1, pexpire: 1, zadd: 1 });
+    expect(queries - queriesBefore).to.equal(0);
+  });
+});

@@ -1,0 +1,109 @@
+import { expect } from 'chai';
+import jwt from 'jsonwebtoken';
+import { ConfigError, loadConfig } from '../src/config/index.js';
+import { parseDuration } from '../src/utils/duration.js';
+import { safeNextPath } from '../src/utils/http.js';
+import { checkRegistration, codePoints } from '../src/utils/inputRules.js';
+import { createJwtUtil } from '../src/utils/jwt.js';
+import { SECRETS } from './helpers/site.js';
+
+describe('configuration', () => {
+  it('has the contract\'s defaults', () => {
+    const config = loadConfig({});
+    expect(config).to.include({ port: 3000, isProduction: false, accessTtlMs: 600_000, refreshTtlMs: 14 * 86_400_000, maxSessionsPerUser: 10 });
+    expect(config.redisUrl).to.equal('redis://127.0.0.1:6379/0');
+    expect(config.warnings).to.have.length(3);
+  });
+
+  it('refuses to start in production without real, distinct secrets', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).to.throw(ConfigError, /ACCESS_TOKEN_SECRET must be set/);
+    const same = 'x'.repeat(40);
+    expect(() => loadConfig({ NODE_ENV: 'production', ACCESS_TOKEN_SECRET: same, REFRESH_TOKEN_SECRET: same, COOKIE_SECRET: 'y'.repeat(40) })).to.throw(/must all differ/);
+    expect(loadConfig({ NODE_ENV: 'production', ...SECRETS }).isProduction).to.equal(true);
+  });
+
+  it('lists every malformed value at once', () => {
+    try {
+      loadConfig({ PORT: 'eighty', ACCESS_TOKEN_TTL: '10 minutes', MAX_SESSIONS_PER_USER: '0', LOG_LEVEL: 'loud' });
+      expect.fail('should throw');
+    } catch (err) {
+      expect((err as ConfigError).problems).to.have.length(4);
+    }
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('2s')).to.equal(2000);
+    expect(parseDuration('15m')).to.equal(900_000);
+    expect(parseDuration('12h')).to.equal(43_200_000);
+    expect(parseDuration('14d')).to.equal(1_209_600_000);
+    expect(parseDuration('5')).to.equal(undefined);
+    expect(parseDuration('-5s')).to.equal(undefined);
+  });
+});
+
+describe('jwt utility', () => {
+  const util = createJwtUtil({ access: SECRETS.ACCESS_TOKEN_SECRET, refresh: SECRETS.REFRESH_TOKEN_SECRET }, 60_000);
+
+  it('signs HS256 tokens that verify as valid, with the claims the contract names', () => {
+    const token = util.accessSign({ sub: 'alice', name: 'Alice', sid: 's1' });
+    expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString())).to.include({ alg: 'HS256' });
+    const result = util.accessVerify(token);
+    expect(result.status).to.equal('valid');
+    expect(result.status !== 'invalid' && result.claims).to.include({ sub: 'alice', name: 'Alice', sid: 's1' });
+  });
+
+  it('tells an authentic expired token from a forged one', () => {
+    const past = Math.floor(Date.now() / 1000) - 10;
+    const expired = jwt.sign({ sub: 'a', name: 'A', sid: 's', iat: past - 10, exp: past }, SECRETS.ACCESS_TOKEN_SECRET);
+    expect(util.accessVerify(expired).status).to.equal('expired');
+    const forged = jwt.sign({ sub: 'a', name: 'A', sid: 's', iat: past - 10, exp: past }, 'another-secret-another-secret-1234');
+    expect(util.accessVerify(forged)).to.deep.equal({ status: 'invalid' });
+  });
+
+  it('keeps access and refresh tokens apart', () => {
+    const refresh = util.refreshSign({ sub: 'a', sid: 's', jti: 'j' }, Date.now() + 60_000);
+    expect(util.refreshVerify(refresh).status).to.equal('valid');
+    expect(util.accessVerify(refresh).status).to.equal('invalid');
+    expect(util.refreshVerify(util.accessSign({ sub: 'a', name: 'A', sid: 's' })).status).to.equal('invalid');
+  });
+
+  it('refuses tokens missing a claim, or nothing at all', () => {
+    const noSid = jwt.sign({ sub: 'a', name: 'A' }, SECRETS.ACCESS_TOKEN_SECRET, { expiresIn: 60 });
+    expect(util.accessVerify(noSid).status).to.equal('invalid');
+    expect(util.accessVerify(undefined).status).to.equal('invalid');
+    expect(util.accessVerify('').status).to.equal('invalid');
+  });
+});
+
+describe('input rules', () => {
+  const valid = { id: 'alice_01', name: 'Alice', password: 'a quiet walk home', confirmPassword: 'a quiet walk home' };
+
+  it('accepts a valid registration and trims the name', () => {
+    const { errors, registration } = checkRegistration({ ...valid, name: '  Alice  ' });
+    expect(errors).to.deep.equal({});
+    expect(registration.name).to.equal('Alice');
+  });
+
+  it('checks ids: 4-20 of a-z, A-Z, 0-9 and _', () => {
+    for (const id of ['abc', 'a'.repeat(21), 'has space', 'dash-no', '한글아이디', '']) expect(checkRegistration({ ...valid, id }).errors, id).to.have.property('id');
+    for (const id of ['abcd', 'A_b_9', 'x'.repeat(20)]) expect(checkRegistration({ ...valid, id }).errors, id).not.to.have.property('id');
+  });
+
+  it('counts code points: 8 emoji make a long enough password, 129 characters are too many', () => {
+    const emoji = '😀'.repeat(8);
+    expect(codePoints(emoji)).to.equal(8);
+    expect(checkRegistration({ ...valid, password: emoji, confirmPassword: emoji }).errors).to.deep.equal({});
+    const long = 'z'.repeat(129);
+    expect(checkRegistration({ ...valid, password: long, confirmPassword: long }).errors).to.have.property('password');
+  });
+
+  it('rejects common passwords without regard to case, and non-string fields', () => {
+    expect(checkRegistration({ ...valid, password: 'IloveYou1', confirmPassword: 'IloveYou1' }).errors).to.have.property('password');
+    expect(checkRegistration({ ...valid, id: ['alice_01'] }).errors).to.have.property('id');
+  });
+
+  it('follows only same-site paths as next', () => {
+    expect(safeNextPath('/user/info')).to.equal('/user/info');
+    for (const bad of ['//evil', '/\\evil', 'http://evil', '/\n/evil', '', 'user/info', undefined, ['/x']]) expect(safeNextPath(bad), String(bad)).to.equal(undefined);
+  });
+});
