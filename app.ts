@@ -8,7 +8,9 @@ import { createLogger } from './src/config/logger.js';
 import { createPassport } from './src/config/passport.js';
 import { publicDir, viewsDir } from './src/config/paths.js';
 import { createUserController } from './src/controllers/user.controller.js';
+import { createCsrf } from './src/middleware/csrf.js';
 import { errorHandler, notFound } from './src/middleware/errors.js';
+import { securityHeaders } from './src/middleware/headers.js';
 import { createJwtAuth } from './src/middleware/jwt_auth.js';
 import { createLocalLogin } from './src/middleware/localLogin.js';
 import { createNotices } from './src/middleware/notice.js';
@@ -40,6 +42,7 @@ export function createApp({ config, db, redis, logger = createLogger('silent') }
   });
   const auth = createAuthService({ jwt: createJwtUtil(config.secrets, config.accessTtlMs), sessions, refreshTtlMs: config.refreshTtlMs });
   const userController = createUserController({ users, auth, cookies, notices });
+  const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction });
 
   const app = express();
   app.disable('x-powered-by');
@@ -48,14 +51,19 @@ export function createApp({ config, db, redis, logger = createLogger('silent') }
   app.set('views', viewsDir);
   if (config.isProduction) app.enable('view cache');
 
+  app.use(securityHeaders(config.isProduction));
   // Mounted under its own path so that page requests never look at the disk.
   app.use('/static', express.static(publicDir, { index: false }));
   app.use(healthRoutes({ db, redis }));
+  app.use(csrf.sameSiteOnly);
   app.use(cookieParser(config.secrets.cookie));
   app.use(bodyParser.urlencoded({ extended: false, limit: '10kb' }), bodyParser.json({ limit: '10kb' }));
+  app.use(csrf.requireToken);
   app.use(notices.read);
   app.get('/', (_req, res) => res.redirect('/user/info'));
-  app.use('/user', userRoutes({ userController, jwtAuth: createJwtAuth(auth, cookies), localLogin: createLocalLogin(createPassport(users)) }));
+  const jwtAuth = createJwtAuth(auth, cookies);
+  const localLogin = createLocalLogin(createPassport(users));
+  app.use('/user', userRoutes({ userController, jwtAuth, localLogin, formToken: csrf.provideToken }));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
-import request from 'supertest';
-import { expire, getInfo, isLoggedIn, loggedInUser, login, makeSite, PASSWORD, SECRETS, setCookies, type App } from './helpers/site.js';
+import { expire, getInfo, isLoggedIn, loggedInUser, login, makeSite, PASSWORD, postTo, SECRETS, setCookies, type App } from './helpers/site.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -199,7 +198,7 @@ describe('refresh rotation, grace and reuse', () => {
   it('cookies last until the absolute deadline, so the access cookie outlives its token', async () => {
     const { app } = await makeSite({ ACCESS_TOKEN_TTL: '10m', REFRESH_TOKEN_TTL: '14d' });
     const id = (await loggedInUser(app)).id;
-    const res = await request(app).post('/user/login').type('form').send({ id, password: PASSWORD });
+    const res = await postTo(app, '/user/login').send({ id, password: PASSWORD });
     for (const name of ['accessToken', 'refreshToken']) {
       const { attributes } = setCookies(res)[name];
       const maxAge = Number(/Max-Age=(\d+)/.exec(attributes)?.[1]);

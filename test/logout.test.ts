@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, setCookies, type App } from './helpers/site.js';
+import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, postTo, setCookies, type App } from './helpers/site.js';
 
 describe('logout', () => {
   let app: App;
@@ -12,7 +12,8 @@ describe('logout', () => {
   for (const method of ['get', 'post'] as const) {
     it(`${method.toUpperCase()} revokes the refresh session, clears both cookies and sends to /user/login`, async () => {
       const user = await loggedInUser(app);
-      const res = await request(app)[method]('/user/logout').set('Cookie', cookieHeader(user));
+      const logout = method === 'get' ? request(app).get('/user/logout').set('Cookie', cookieHeader(user)) : postTo(app, '/user/logout', cookieHeader(user));
+      const res = await logout;
       expect(res.status).to.equal(303);
       expect(res.headers.location).to.equal('/user/login');
       const cookies = setCookies(res);

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { createApp } from '../app.js';
 import { createDb } from '../src/config/clients.js';
 import { loadConfig } from '../src/config/index.js';
-import { makeSite, SECRETS, uniqueId, type App } from './helpers/site.js';
+import { makeSite, postTo, SECRETS, uniqueId, type App } from './helpers/site.js';
 import { testStores } from './helpers/stores.js';
 
 describe('pages and endpoints', () => {
@@ -45,9 +45,9 @@ describe('pages and endpoints', () => {
   it('a store failure gives an error page with no stack, SQL or error object', async () => {
     const { redis } = await testStores();
     const deadDb = createDb('mysql://nobody:x@127.0.0.1:1/none');
-    const broken = createApp({ config: loadConfig(SECRETS), db: deadDb, redis });
+    const { app: broken } = await makeSite({}, { db: deadDb, redis });
     for (const accept of ['text/html', 'application/json']) {
-      const res = await request(broken).post('/user/login').set('Accept', accept).type('form').send({ id: uniqueId(), password: 'whatever-it-is' });
+      const res = await postTo(broken, '/user/login').set('Accept', accept).send({ id: uniqueId(), password: 'whatever-it-is' });
       expect(res.status).to.be.at.least(500);
       expect(res.text).not.to.match(/ECONNREFUSED|at .*\.ts:\d+|SELECT|stack/i);
     }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import type { RowDataPacket } from 'mysql2/promise';
-import { getInfo, login, makeSite, PASSWORD, register, setCookies, uniqueId, type App } from './helpers/site.js';
+import { getInfo, login, makeSite, PASSWORD, postTo, register, setCookies, uniqueId, type App } from './helpers/site.js';
 import type { Db } from '../src/config/clients.js';
 
 const form = (fields: Record<string, string>) => ({ name: 'Tester', password: PASSWORD, confirmPassword: PASSWORD, ...fields });
@@ -11,7 +11,7 @@ describe('registration', () => {
   let db: Db;
   before(async () => ({ app, db } = await makeSite()));
 
-  const post = (fields: Record<string, string>) => request(app).post('/user/register').type('form').send(form(fields));
+  const post = (fields: Record<string, string>) => postTo(app, '/user/register').send(form(fields));
 
   it('GET shows a form with id, name, password and confirmPassword', async () => {
     const res = await request(app).get('/user/register');

@@ -10,12 +10,10 @@ import { hashPassword } from '../utils/password.js';
 export function createUserController({ users, auth, cookies, notices }: { users: UserModel; auth: AuthService; cookies: AuthCookies; notices: Notices }) {
   return {
     renderRegisterPage(_req: Request, res: Response) {
-      if (res.locals.user) return res.redirect('/user/info');
       res.render('register', { values: {}, errors: {} });
     },
 
     renderLoginPage(req: Request, res: Response) {
-      if (res.locals.user) return res.redirect('/user/info');
       res.render('login', { values: { next: safeNextPath(req.query.next) ?? '' }, errors: {} });
     },
 

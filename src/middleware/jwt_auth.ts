@@ -20,3 +20,6 @@ export function createJwtAuth(auth: AuthService, cookies: AuthCookies): RequestH
     next();
   };
 }
+
+/** After jwt_auth: the login and register pages send a logged-in visitor on to the info page. */
+export const redirectLoggedIn: RequestHandler = (_req, res, next) => (res.locals.user ? res.redirect('/user/info') : next());

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from '../config/clients.js';
 import { luaScript } from './luaScript.js';
+import { redisCall } from './storeErrors.js';
 
 // Every key of a user carries the hash tag {userId}: the scripts below touch one cluster slot only.
 // KEYS[1] session hash, KEYS[2] the user's index (sid -> last use); ARGV[10] prefix of the user's session keys.
@@ -96,7 +97,7 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
 
     async revoke(userId: string, sid: string): Promise<void> {
       const [sessionKey, index] = keys(userId, sid);
-      await redis.multi().del(sessionKey).zRem(index, sid).exec();
+      await redisCall(() => redis.multi().del(sessionKey).zRem(index, sid).exec());
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import type { createUserController } from '../controllers/user.controller.js';
+import { redirectLoggedIn } from '../middleware/jwt_auth.js';
 import { validateLogin, validateRegister } from '../middleware/validate.js';
 
 // Every answer under /user is personal or about authentication: never cache it.
@@ -8,17 +9,19 @@ const noStore: RequestHandler = (_req, res, next) => {
   next();
 };
 
-export function userRoutes({ userController: user, jwtAuth, localLogin }: {
+export function userRoutes({ userController: user, jwtAuth, localLogin, formToken }: {
   userController: ReturnType<typeof createUserController>;
   jwtAuth: RequestHandler;
   localLogin: RequestHandler;
+  /** Puts a CSRF token on the pages that render a form (and on posts that may render it again). */
+  formToken: RequestHandler;
 }): Router {
   const router = Router();
   router.use(noStore);
-  router.get('/register', jwtAuth, user.renderRegisterPage);
-  router.post('/register', validateRegister, user.register);
-  router.get('/login', jwtAuth, user.renderLoginPage);
-  router.post('/login', validateLogin, localLogin, user.login);
+  router.get('/register', jwtAuth, redirectLoggedIn, formToken, user.renderRegisterPage);
+  router.post('/register', formToken, validateRegister, user.register);
+  router.get('/login', jwtAuth, redirectLoggedIn, formToken, user.renderLoginPage);
+  router.post('/login', formToken, validateLogin, localLogin, user.login);
   router.get('/info', jwtAuth, user.renderInfoPage);
   router.get('/logout', user.logout);
   router.post('/logout', user.logout);

@@ -11,7 +11,7 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly details: { errors?: FieldErrors; form?: FormContext } = {},
+    readonly details: { errors?: FieldErrors; form?: FormContext; headers?: Record<string, string> } = {},
   ) {
     super(message);
     this.name = 'HttpError';

@@ -19,7 +19,27 @@ export type App = ReturnType<typeof createApp>;
 export async function makeSite(env: Record<string, string> = {}, stores?: Pick<TestStores, 'db' | 'redis'>) {
   const config: Config = { ...loadConfig({ ...SECRETS, ...env }), redisKeyPrefix };
   const { db, redis } = stores ?? (await testStores());
-  return { app: createApp({ config, db, redis }), config, db, redis };
+  const app = createApp({ config, db, redis });
+  formTokens.set(app, await fetchFormToken(app));
+  return { app, config, db, redis };
+}
+
+const formTokens = new WeakMap<App, { cookie: string; token: string }>();
+
+/** What a browser gets from a form page: the CSRF cookie and the hidden field's token. */
+export async function fetchFormToken(app: App): Promise<{ cookie: string; token: string }> {
+  const page = await request(app).get('/user/login');
+  const token = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1];
+  expect(token, 'the login form carries a CSRF token').to.be.a('string');
+  const [name, csrf] = Object.entries(setCookies(page)).find(([cookieName]) => cookieName.endsWith('csrf'))!;
+  return { cookie: `${name}=${encodeURIComponent(csrf.value)}`, token: token! };
+}
+
+/** A form POST as the site's own page sends it: with the CSRF cookie and token, and any other cookies given. */
+export function postTo(app: App, path: string, cookie?: string): request.Test {
+  const csrf = formTokens.get(app);
+  if (!csrf) throw new Error('makeSite() fetches the form token first');
+  return request(app).post(path).set('Cookie', [csrf.cookie, cookie].filter(Boolean).join('; ')).set('x-csrf-token', csrf.token).type('form');
 }
 
 export const uniqueId = (): string => `u_${randomBytes(6).toString('hex')}`;
@@ -27,10 +47,7 @@ export const PASSWORD = 'correct horse battery staple';
 
 export async function register(app: App, fields: { id: string; name?: string; password?: string }): Promise<void> {
   const password = fields.password ?? PASSWORD;
-  const res = await request(app)
-    .post('/user/register')
-    .type('form')
-    .send({ id: fields.id, name: fields.name ?? 'Tester', password, confirmPassword: password });
+  const res = await postTo(app, '/user/register').send({ id: fields.id, name: fields.name ?? 'Tester', password, confirmPassword: password });
   expect(res.status, res.text).to.equal(303);
 }
 
@@ -57,9 +74,7 @@ export interface Tokens {
 }
 
 export async function login(app: App, id: string, password = PASSWORD, cookie?: string): Promise<Tokens> {
-  const req = request(app).post('/user/login').type('form');
-  if (cookie) req.set('Cookie', cookie);
-  const res = await req.send({ id, password });
+  const res = await postTo(app, '/user/login', cookie).send({ id, password });
   expect(res.status, res.text).to.equal(303);
   const cookies = setCookies(res);
   return { accessToken: cookies.accessToken.value, refreshToken: cookies.refreshToken.value };
