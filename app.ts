@@ -14,6 +14,8 @@ import { securityHeaders } from './src/middleware/headers.js';
 import { createJwtAuth } from './src/middleware/jwt_auth.js';
 import { createLocalLogin } from './src/middleware/localLogin.js';
 import { createNotices } from './src/middleware/notice.js';
+import { createThrottleLogin, createThrottleRegister, loginOutcome } from './src/middleware/throttle.js';
+import { createRateLimits } from './src/models/rateLimits.js';
 import { createRefreshSessions } from './src/models/refreshSessions.js';
 import { createUserModel } from './src/models/user.js';
 import { healthRoutes } from './src/routes/health.route.js';
@@ -42,6 +44,13 @@ export function createApp({ config, db, redis, logger = createLogger('silent') }
   });
   const auth = createAuthService({ jwt: createJwtUtil(config.secrets, config.accessTtlMs), sessions, refreshTtlMs: config.refreshTtlMs });
   const userController = createUserController({ users, auth, cookies, notices });
+  const limits = createRateLimits(redis, {
+    keyPrefix: config.redisKeyPrefix,
+    loginMaxFailures: config.login.maxFailures,
+    loginFailureWindowMs: config.login.failureWindowMs,
+    loginIpMaxFailures: config.login.ipMaxFailures,
+    registerMaxPerIp: config.registerMaxPerIp,
+  });
   const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction });
 
   const app = express();
@@ -62,8 +71,17 @@ export function createApp({ config, db, redis, logger = createLogger('silent') }
   app.use(notices.read);
   app.get('/', (_req, res) => res.redirect('/user/info'));
   const jwtAuth = createJwtAuth(auth, cookies);
-  const localLogin = createLocalLogin(createPassport(users));
-  app.use('/user', userRoutes({ userController, jwtAuth, localLogin, formToken: csrf.provideToken }));
+  app.use(
+    '/user',
+    userRoutes({
+      userController,
+      jwtAuth,
+      formToken: csrf.provideToken,
+      throttleLogin: createThrottleLogin(limits),
+      throttleRegister: createThrottleRegister(limits),
+      localLogin: createLocalLogin(createPassport(users), loginOutcome(limits)),
+    }),
+  );
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { HttpError } from '../utils/httpError.js';
+import { HttpError, type FormContext } from '../utils/httpError.js';
 import { checkRegistration, isPlausibleLogin } from '../utils/inputRules.js';
 import { safeNextPath } from '../utils/http.js';
 
@@ -11,10 +11,13 @@ const field = (req: Request, name: string): string => {
 };
 
 /** The login form shown again: the id and the `next` target are kept, the password never. */
-export function loginFailure(req: Request, status: number, message: string, errors: Record<string, string> = {}): HttpError {
-  const values = { id: field(req, 'id').slice(0, 100), next: safeNextPath(req.body?.next) ?? '' };
-  return new HttpError(status, message, { errors, form: { view: 'login', values } });
-}
+export const loginForm = (req: Request): FormContext => ({
+  view: 'login',
+  values: { id: field(req, 'id').slice(0, 100), next: safeNextPath(req.body?.next) ?? '' },
+});
+
+export const loginFailure = (req: Request, status: number, message: string, errors: Record<string, string> = {}): HttpError =>
+  new HttpError(status, message, { errors, form: loginForm(req) });
 
 export const validateRegister: RequestHandler = (req, res, next) => {
   const { registration, values, errors } = checkRegistration(req.body ?? {});

@@ -9,9 +9,11 @@ const noStore: RequestHandler = (_req, res, next) => {
   next();
 };
 
-export function userRoutes({ userController: user, jwtAuth, localLogin, formToken }: {
+export function userRoutes({ userController: user, jwtAuth, formToken, throttleLogin, throttleRegister, localLogin }: {
   userController: ReturnType<typeof createUserController>;
   jwtAuth: RequestHandler;
+  throttleLogin: RequestHandler;
+  throttleRegister: RequestHandler;
   localLogin: RequestHandler;
   /** Puts a CSRF token on the pages that render a form (and on posts that may render it again). */
   formToken: RequestHandler;
@@ -19,9 +21,9 @@ export function userRoutes({ userController: user, jwtAuth, localLogin, formToke
   const router = Router();
   router.use(noStore);
   router.get('/register', jwtAuth, redirectLoggedIn, formToken, user.renderRegisterPage);
-  router.post('/register', formToken, validateRegister, user.register);
+  router.post('/register', formToken, validateRegister, throttleRegister, user.register);
   router.get('/login', jwtAuth, redirectLoggedIn, formToken, user.renderLoginPage);
-  router.post('/login', formToken, validateLogin, localLogin, user.login);
+  router.post('/login', formToken, validateLogin, throttleLogin, localLogin, user.login);
   router.get('/info', jwtAuth, user.renderInfoPage);
   router.get('/logout', user.logout);
   router.post('/logout', user.logout);
