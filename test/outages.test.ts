@@ -1,0 +1,119 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { createDb, createRedis } from '../src/config/clients.js';
+import { createLogger } from '../src/config/logger.js';
+import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, PASSWORD, postTo, register, setCookies, uniqueId, type App } from './helpers/site.js';
+import { REDIS_URL, testStores } from './helpers/stores.js';
+import { startTcpProxy } from './helpers/tcpProxy.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const FEW_SECONDS = 4000;
+
+/** Polls /readyz until it answers 200; the store clients reconnect on their own. */
+async function untilReady(app: App): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    if ((await request(app).get('/readyz')).status === 200) return;
+    await sleep(100);
+  }
+  throw new Error('the site did not become ready again');
+}
+
+/** Runs a request and checks it answered 503 within a few seconds and did not touch the auth cookies. */
+async function expectUnavailable(pending: PromiseLike<request.Response>) {
+  const started = Date.now();
+  const res = await pending;
+  expect(res.status, res.text).to.equal(503);
+  expect(Date.now() - started).to.be.below(FEW_SECONDS);
+  expect(res.headers['retry-after']).to.match(/^\d+$/);
+  expect(res.text).to.match(/temporarily unavailable/i);
+  expect(setCookies(res)).not.to.have.any.keys('accessToken', 'refreshToken');
+  return res;
+}
+
+describe('Redis outage (through a proxy the test cuts)', function () {
+  this.timeout(30_000);
+  let app: App;
+  let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  let redis: ReturnType<typeof createRedis>;
+
+  before(async () => {
+    proxy = await startTcpProxy(Number(new URL(REDIS_URL).port || 6379), new URL(REDIS_URL).hostname);
+    redis = createRedis(`redis://127.0.0.1:${proxy.port}`, createLogger('silent'));
+    await redis.connect();
+    const { db } = await testStores();
+    ({ app } = await makeSite({}, { db, redis }));
+  });
+  after(async () => {
+    await redis.close();
+    await proxy.close();
+  });
+
+  it('keeps pages with a valid access token working, answers 503 for refresh, login and logout, and recovers', async () => {
+    const user = await loggedInUser(app);
+    const stale = { accessToken: expire(user.accessToken), refreshToken: user.refreshToken };
+    proxy.cut();
+    try {
+      expect(isLoggedIn(await getInfo(app, user))).to.equal(true);
+      await expectUnavailable(getInfo(app, stale));
+      await expectUnavailable(postTo(app, '/user/login').send({ id: user.id, password: PASSWORD }));
+      await expectUnavailable(request(app).get('/user/logout').set('Cookie', cookieHeader(user)));
+      const json = await expectUnavailable(postTo(app, '/user/login').set('Accept', 'application/json').send({ id: user.id, password: PASSWORD }));
+      expect(json.body.success).to.equal(false);
+      const ready = await request(app).get('/readyz');
+      expect(ready.status).to.equal(503);
+      expect(ready.body.missing).to.deep.equal(['redis']);
+    } finally {
+      proxy.restore();
+    }
+    await untilReady(app);
+    // The refresh that failed during the outage was neither a logout nor a reuse: the same tokens still work.
+    const res = await getInfo(app, stale);
+    expect(isLoggedIn(res)).to.equal(true);
+    expect(setCookies(res).refreshToken.value).to.not.equal('');
+    expect((await postTo(app, '/user/login').send({ id: user.id, password: PASSWORD })).status).to.equal(303);
+  });
+
+  it('a site started while Redis is down serves, says so on /readyz, and becomes ready when Redis appears', async () => {
+    const late = await startTcpProxy(Number(new URL(REDIS_URL).port || 6379), new URL(REDIS_URL).hostname);
+    late.cut();
+    const client = createRedis(`redis://127.0.0.1:${late.port}`, createLogger('silent'));
+    const connecting = client.connect().catch(() => undefined);
+    try {
+      const { db } = await testStores();
+      const { app: site } = await makeSite({}, { db, redis: client });
+      expect((await request(site).get('/user/login')).status).to.equal(200);
+      expect((await request(site).get('/readyz')).body.missing).to.deep.equal(['redis']);
+      late.restore();
+      await connecting;
+      await untilReady(site);
+    } finally {
+      await client.close().catch(() => undefined);
+      await late.close();
+    }
+  });
+});
+
+describe('MySQL outage (through a proxy the test cuts)', function () {
+  this.timeout(30_000);
+
+  it('login and register answer 503 within a few seconds and work again when MySQL returns', async () => {
+    const { target, redis } = await testStores();
+    const proxy = await startTcpProxy(target.port, target.host);
+    const db = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
+    try {
+      const { app } = await makeSite({}, { db, redis });
+      const id = uniqueId();
+      await register(app, { id });
+      proxy.cut();
+      await expectUnavailable(postTo(app, '/user/login').send({ id, password: PASSWORD }));
+      await expectUnavailable(postTo(app, '/user/register').send({ id: uniqueId(), name: 'N', password: PASSWORD, confirmPassword: PASSWORD }));
+      expect((await request(app).get('/readyz')).body.missing).to.deep.equal(['mysql']);
+      proxy.restore();
+      await untilReady(app);
+      expect((await postTo(app, '/user/login').send({ id, password: PASSWORD })).status).to.equal(303);
+    } finally {
+      await db.end();
+      await proxy.close();
+    }
+  });
+});
