@@ -8,6 +8,7 @@ import { createLogger } from './src/config/logger.js';
 import { createPassport } from './src/config/passport.js';
 import { publicDir, viewsDir } from './src/config/paths.js';
 import { createUserController } from './src/controllers/user.controller.js';
+import { formOrJsonOnly } from './src/middleware/bodyTypes.js';
 import { createCsrf } from './src/middleware/csrf.js';
 import { errorHandler, notFound } from './src/middleware/errors.js';
 import { securityHeaders } from './src/middleware/headers.js';
@@ -23,6 +24,8 @@ import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
 import { createJwtUtil } from './src/utils/jwt.js';
+
+const BODY_LIMIT = 10_240;
 
 export interface AppDeps {
   config: Config;
@@ -64,9 +67,9 @@ export function createApp({ config, db, redis, logger = createLogger('silent') }
   // Mounted under its own path so that page requests never look at the disk.
   app.use('/static', express.static(publicDir, { index: false }));
   app.use(healthRoutes({ db, redis }));
-  app.use(csrf.sameSiteOnly);
+  app.use(csrf.sameSiteOnly, formOrJsonOnly);
   app.use(cookieParser(config.secrets.cookie));
-  app.use(bodyParser.urlencoded({ extended: false, limit: '10kb' }), bodyParser.json({ limit: '10kb' }));
+  app.use(bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }), bodyParser.json({ limit: BODY_LIMIT }));
   app.use(csrf.requireToken);
   app.use(notices.read);
   app.get('/', (_req, res) => res.redirect('/user/info'));

@@ -32,6 +32,10 @@ const server = createApp({ config, ...stores, logger }).listen(config.port, () =
   logger.info({ port: config.port }, 'login-page is listening');
 });
 
+// Slow or unfinished requests are cut off instead of holding a socket for Node's default five minutes.
+server.headersTimeout = 20_000;
+server.requestTimeout = 30_000;
+
 async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   stopping.abort();
