@@ -12,6 +12,7 @@ import { formOrJsonOnly } from './src/middleware/bodyTypes.js';
 import { createCsrf } from './src/middleware/csrf.js';
 import { errorHandler, notFound } from './src/middleware/errors.js';
 import { securityHeaders } from './src/middleware/headers.js';
+import { requestLogger } from './src/middleware/requestLog.js';
 import { createJwtAuth } from './src/middleware/jwt_auth.js';
 import { createLocalLogin } from './src/middleware/localLogin.js';
 import { createNotices } from './src/middleware/notice.js';
@@ -63,7 +64,7 @@ export function createApp({ config, db, redis, logger = createLogger('silent') }
   app.set('views', viewsDir);
   if (config.isProduction) app.enable('view cache');
 
-  app.use(securityHeaders(config.isProduction));
+  app.use(requestLogger(logger), securityHeaders(config.isProduction));
   // Mounted under its own path so that page requests never look at the disk.
   app.use('/static', express.static(publicDir, { index: false }));
   app.use(healthRoutes({ db, redis }));

@@ -3,6 +3,7 @@ import type { UserModel } from '../models/user.js';
 import type { AuthService } from '../services/auth.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
 import type { Notices } from '../middleware/notice.js';
+import { authEvent } from '../middleware/requestLog.js';
 import { HttpError } from '../utils/httpError.js';
 import { clientOf, safeNextPath, succeed } from '../utils/http.js';
 import { hashPassword } from '../utils/password.js';
@@ -27,6 +28,7 @@ export function createUserController({ users, auth, cookies, notices }: { users:
         const errors = { id: 'This id is already taken.' };
         throw new HttpError(409, 'Please choose another id.', { errors, form: { view: 'register', values: { id, name } } });
       }
+      authEvent(req, 'register.ok', { user: id });
       notices.set(res, 'registered');
       succeed(req, res, '/user/login');
     },
@@ -34,6 +36,7 @@ export function createUserController({ users, auth, cookies, notices }: { users:
     async login(req: Request, res: Response) {
       const issued = await auth.startSession(res.locals.account!, cookies.read(req), clientOf(req));
       cookies.set(res, issued.tokens, issued.expiresAtMs);
+      authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid });
       succeed(req, res, safeNextPath(req.body.next) ?? '/user/info');
     },
 
@@ -41,7 +44,8 @@ export function createUserController({ users, auth, cookies, notices }: { users:
       const carried = cookies.read(req);
       // A cross-site link arrives without our SameSite=Strict cookies: nothing to do.
       if (!carried.access && !carried.refresh) return succeed(req, res, '/user/login');
-      await auth.endSession(carried);
+      const ended = await auth.endSession(carried);
+      if (ended) authEvent(req, 'logout', ended);
       cookies.clear(res);
       notices.set(res, 'loggedOut');
       succeed(req, res, '/user/login');

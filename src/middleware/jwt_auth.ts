@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { AuthService } from '../services/auth.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
+import { authEvent } from './requestLog.js';
 
 /**
  * The tutorial's jwt_auth: 1 no token, 2 valid access token (no store touched), 3 expired access token with
@@ -10,10 +11,14 @@ export function createJwtAuth(auth: AuthService, cookies: AuthCookies): RequestH
   return async (req, res, next) => {
     const result = await auth.resume(cookies.read(req));
     if (result.kind === 'ended') {
+      if (result.reuse) authEvent(req, 'refresh.reuse_revoked', { user: result.reuse.id, sid: result.reuse.sid });
       cookies.clear(res);
       res.locals.sessionEnded = true;
     } else if (result.kind === 'user') {
-      if (result.issued) cookies.set(res, result.issued.tokens, result.issued.expiresAtMs);
+      if (result.issued) {
+        authEvent(req, 'refresh', { user: result.user.id, sid: result.user.sid, rotated: result.issued.rotated });
+        cookies.set(res, result.issued.tokens, result.issued.expiresAtMs);
+      }
       req.user = result.user;
       res.locals.user = result.user;
     }

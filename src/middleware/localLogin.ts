@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type passport from 'passport';
 import type { User } from '../models/user.js';
 import type { LoginOutcome } from './throttle.js';
+import { authEvent } from './requestLog.js';
 import { LOGIN_FAILED, loginFailure } from './validate.js';
 
 /** Runs the `local-login` strategy without sessions; the accepted account goes to res.locals.account. */
@@ -14,7 +15,10 @@ export function createLocalLogin(authenticator: passport.Authenticator, outcome:
       } catch (storeErr) {
         return next(storeErr);
       }
-      if (!account) return next(loginFailure(req, 401, LOGIN_FAILED));
+      if (!account) {
+        authEvent(req, 'login.failed', { id: req.body.id });
+        return next(loginFailure(req, 401, LOGIN_FAILED));
+      }
       res.locals.account = account;
       next();
     };

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import type { RateLimits } from '../models/rateLimits.js';
 import { HttpError, type FormContext } from '../utils/httpError.js';
+import { authEvent } from './requestLog.js';
 import { loginForm } from './validate.js';
 
 const clientIp = (req: Request) => req.ip ?? 'unknown';
@@ -15,7 +16,9 @@ function tooMany(waitMs: number, form: FormContext): HttpError {
 export function createThrottleLogin(limits: RateLimits): RequestHandler {
   return async (req, _res, next) => {
     const wait = await limits.loginWaitMs(req.body.id, clientIp(req));
-    next(wait > 0 ? tooMany(wait, loginForm(req)) : undefined);
+    if (wait === 0) return next();
+    authEvent(req, 'login.throttled', { id: req.body.id, waitMs: wait });
+    next(tooMany(wait, loginForm(req)));
   };
 }
 
@@ -23,8 +26,10 @@ export function createThrottleLogin(limits: RateLimits): RequestHandler {
 export function createThrottleRegister(limits: RateLimits): RequestHandler {
   return async (req, res, next) => {
     const wait = await limits.registrationWaitMs(clientIp(req));
+    if (wait === 0) return next();
+    authEvent(req, 'register.throttled', { waitMs: wait });
     const { id = '', name = '' } = res.locals.registration ?? {};
-    next(wait > 0 ? tooMany(wait, { view: 'register', values: { id, name } }) : undefined);
+    next(tooMany(wait, { view: 'register', values: { id, name } }));
   };
 }
 

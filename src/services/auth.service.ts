@@ -22,7 +22,10 @@ export interface CarriedTokens {
 }
 
 /** What jwt_auth concluded: case 1 (`anonymous`), 2 (`user` only), 3 (`user` with `issued`) or 4 (`ended`). */
-export type Resumed = { kind: 'anonymous' } | { kind: 'ended' } | { kind: 'user'; user: AuthUser; issued?: IssuedTokens };
+export type Resumed =
+  | { kind: 'anonymous' }
+  | { kind: 'ended'; reuse?: AuthUser }
+  | { kind: 'user'; user: AuthUser; issued?: IssuedTokens & { rotated: boolean } };
 
 export type AuthService = ReturnType<typeof createAuthService>;
 
@@ -37,10 +40,12 @@ export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUti
     return undefined;
   }
 
-  /** Logout: revokes the session that the request's authentic tokens name. */
-  async function endSession(carried: CarriedTokens): Promise<void> {
+  /** Logout: revokes the session that the request's authentic tokens name, and says which it was. */
+  async function endSession(carried: CarriedTokens): Promise<{ user: string; sid: string } | undefined> {
     const session = authenticSession(carried);
-    if (session) await sessions.revoke(session.userId, session.sid);
+    if (!session) return undefined;
+    await sessions.revoke(session.userId, session.sid);
+    return { user: session.userId, sid: session.sid };
   }
 
   return {
@@ -75,11 +80,12 @@ export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUti
       const user = userOf(access.claims);
       const newJti = randomId();
       const outcome = await sessions.rotate(user.id, user.sid, refresh.claims.jti, newJti);
-      if (outcome.kind === 'missing' || outcome.kind === 'reused') return { kind: 'ended' };
+      if (outcome.kind === 'missing') return { kind: 'ended' };
+      if (outcome.kind === 'reused') return { kind: 'ended', reuse: user };
       const tokens: TokenPair = { access: jwt.accessSign({ sub: user.id, name: user.name, sid: user.sid }) };
       // Within the grace window the browser already holds a newer refresh token: leave it alone.
       if (outcome.kind === 'rotated') tokens.refresh = jwt.refreshSign({ sub: user.id, sid: user.sid, jti: newJti }, outcome.expiresAtMs);
-      return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs } };
+      return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs, rotated: outcome.kind === 'rotated' } };
     },
   };
 }

@@ -6,7 +6,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   const sockets = new Set<net.Socket>();
   let up = true;
   const server = net.createServer((client) => {
-    if (!up) return client.destroy();
+    if (!up) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(targetPort, targetHost);
     for (const socket of [client, upstream]) {
       sockets.add(socket);
