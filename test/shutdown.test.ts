@@ -1,17 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { freePort } from './helpers/freePort.js';
 import net from 'node:net';
 import { expect } from 'chai';
 import { SECRETS } from './helpers/site.js';
 import { REDIS_URL, testStores } from './helpers/stores.js';
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as net.AddressInfo;
-  probe.close();
-  return port;
-}
 
 describe('the server process', function () {
   this.timeout(30_000);

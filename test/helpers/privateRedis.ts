@@ -1,16 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { once } from 'node:events';
+import { freePort } from './freePort.js';
 import { createRedis, type Redis } from '../../src/config/clients.js';
 import { createLogger } from '../../src/config/logger.js';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  return port;
-}
 
 /** A throw-away redis-server of this test's own, where commands can be counted without other runs' noise. */
 export async function startPrivateRedis(): Promise<{ client: Redis; commandCalls: () => Promise<Record<string, number>>; stop: () => Promise<void> }> {
