@@ -68,19 +68,23 @@ export function createApp({ config, db, redis, logger = createLogger('silent') }
   // Mounted under its own path so that page requests never look at the disk.
   app.use('/static', express.static(publicDir, { index: false }));
   app.use(healthRoutes({ db, redis }));
-  app.use(csrf.sameSiteOnly, formOrJsonOnly);
   app.use(cookieParser(config.secrets.cookie));
-  app.use(bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }), bodyParser.json({ limit: BODY_LIMIT }));
-  app.use(csrf.requireToken);
-  app.use(notices.read);
   app.get('/', (_req, res) => res.redirect('/user/info'));
-  const jwtAuth = createJwtAuth(auth, cookies);
   app.use(
     '/user',
     userRoutes({
       userController,
-      jwtAuth,
+      jwtAuth: createJwtAuth(auth, cookies),
+      readNotice: notices.read,
       formToken: csrf.provideToken,
+      // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
+      acceptForm: [
+        csrf.sameSiteOnly,
+        formOrJsonOnly,
+        bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }),
+        bodyParser.json({ limit: BODY_LIMIT }),
+        csrf.requireToken,
+      ],
       throttleLogin: createThrottleLogin(limits),
       throttleRegister: createThrottleRegister(limits),
       localLogin: createLocalLogin(createPassport(users), loginOutcome(limits)),

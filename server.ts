@@ -21,7 +21,7 @@ function readConfig() {
 }
 
 const config = readConfig();
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, { buffered: true });
 for (const warning of config.warnings) logger.warn(warning);
 
 const stores = openStores(config, logger);
@@ -46,7 +46,7 @@ async function shutdown(signal: string): Promise<void> {
   await closed;
   clearTimeout(timer);
   await closeStores(stores);
-  process.exit(0);
+  logger.flush(() => process.exit(0));
 }
 
 process.once('SIGTERM', (signal) => void shutdown(signal));

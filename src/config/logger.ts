@@ -13,6 +13,8 @@ export const REDACT_PATHS = [
   '*.refreshToken',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+/** `buffered`: lines are written asynchronously, coalesced while a write is under way (flush before exit). */
+export function createLogger(level: string, { buffered = false } = {}): Logger {
+  const destination = pino.destination({ sync: !buffered });
+  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
 }

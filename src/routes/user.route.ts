@@ -9,9 +9,13 @@ const noStore: RequestHandler = (_req, res, next) => {
   next();
 };
 
-export function userRoutes({ userController: user, jwtAuth, formToken, throttleLogin, throttleRegister, localLogin }: {
+export function userRoutes({ userController: user, jwtAuth, readNotice, formToken, acceptForm, throttleLogin, throttleRegister, localLogin }: {
   userController: ReturnType<typeof createUserController>;
   jwtAuth: RequestHandler;
+  /** Shows (once) a notice left by the previous response. */
+  readNotice: RequestHandler;
+  /** Refuses cross-site posts, reads the body (form or JSON, 10 kB) and checks the CSRF token. */
+  acceptForm: RequestHandler[];
   throttleLogin: RequestHandler;
   throttleRegister: RequestHandler;
   localLogin: RequestHandler;
@@ -21,11 +25,11 @@ export function userRoutes({ userController: user, jwtAuth, formToken, throttleL
   const router = Router();
   router.use(noStore);
   router.get('/register', jwtAuth, redirectLoggedIn, formToken, user.renderRegisterPage);
-  router.post('/register', formToken, validateRegister, throttleRegister, user.register);
-  router.get('/login', jwtAuth, redirectLoggedIn, formToken, user.renderLoginPage);
-  router.post('/login', formToken, validateLogin, throttleLogin, localLogin, user.login);
-  router.get('/info', jwtAuth, user.renderInfoPage);
+  router.post('/register', acceptForm, formToken, validateRegister, throttleRegister, user.register);
+  router.get('/login', jwtAuth, redirectLoggedIn, readNotice, formToken, user.renderLoginPage);
+  router.post('/login', acceptForm, formToken, validateLogin, throttleLogin, localLogin, user.login);
+  router.get('/info', jwtAuth, readNotice, user.renderInfoPage);
   router.get('/logout', user.logout);
-  router.post('/logout', user.logout);
+  router.post('/logout', acceptForm, user.logout);
   return router;
 }
