@@ -79,6 +79,15 @@ ensure_mariadb "$(url_host "$database_url")" "$(url_port "$database_url" 3306)"
 step "Redis"
 ensure_redis "$(url_host "$redis_url")" "$(url_port "$redis_url" 6379)"
 
+step "Browser for the end-to-end tests"
+if [ -x /usr/bin/chromium ]; then
+  echo "chromium is installed"
+elif is_root; then
+  apt_install chromium
+else
+  echo "no chromium: the browser tests will be skipped (sudo apt-get install -y chromium to run them)"
+fi
+
 step "Database and account"
 npx tsx scripts/provision-db.ts
 
