@@ -24,6 +24,7 @@ export function createRedis(redisUrl: string, logger: Logger) {
   const client = createClient({
     url: redisUrl,
     disableOfflineQueue: true,
+    // Bounds only a command's wait to be written; redisCall (models/storeErrors.ts) bounds the answer.
     commandOptions: { timeout: STORE_TIMEOUT_MS },
     socket: { connectTimeout: STORE_TIMEOUT_MS, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2000) },
   });

@@ -1,4 +1,5 @@
 import { ErrorReply } from 'redis';
+import { STORE_TIMEOUT_MS } from '../config/clients.js';
 
 /** A store did not answer (down, unreachable, timed out). Callers answer 503 and change nothing. */
 export class StoreUnavailableError extends Error {
@@ -20,10 +21,23 @@ export async function mysqlCall<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Runs a Redis call; anything but an error reply from the server means Redis is unavailable. */
+/** Rejects when `promise` has not settled within `ms`; the late result, if any, is dropped. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs a Redis call; anything but an error reply from the server means Redis is unavailable. node-redis's own
+ * command timeout stops counting once a command is written, so a server that accepts and never answers would
+ * hang the request: the call is bounded here instead.
+ */
 export async function redisCall<T>(call: () => Promise<T>): Promise<T> {
   try {
-    return await call();
+    return await withTimeout(call(), STORE_TIMEOUT_MS);
   } catch (err) {
     throw err instanceof ErrorReply ? err : new StoreUnavailableError('redis', err);
   }

@@ -1,7 +1,8 @@
 import { Router } from 'express';
-import type { Db, Redis } from '../config/clients.js';
+import { STORE_TIMEOUT_MS, type Db, type Redis } from '../config/clients.js';
+import { withTimeout } from '../models/storeErrors.js';
 
-const answers = (check: () => Promise<unknown>) => check().then(() => true, () => false);
+const answers = (check: () => Promise<unknown>) => withTimeout(check(), STORE_TIMEOUT_MS).then(() => true, () => false);
 
 export function healthRoutes({ db, redis }: { db: Db; redis: Redis }): Router {
   const router = Router();

@@ -1,12 +1,33 @@
 import net from 'node:net';
 import { once } from 'node:events';
 
-/** A TCP proxy in front of a real store that a test can cut (every connection dropped and refused) and restore. */
+type State = 'up' | 'cut' | 'frozen';
+
+/**
+ * A TCP proxy in front of a real store that a test can cut (every connection dropped, new ones refused),
+ * freeze (connections stay open but nothing gets through: a store that hangs) and restore.
+ */
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1') {
+  let state: State = 'up';
   const sockets = new Set<net.Socket>();
-  let up = true;
+  const flushers = new Set<() => void>();
+
+  /** Forwards from one socket to the other, holding the bytes back while frozen. */
+  function forward(from: net.Socket, to: net.Socket) {
+    const held: Buffer[] = [];
+    const flush = () => {
+      while (held.length && !to.destroyed) to.write(held.shift()!);
+    };
+    flushers.add(flush);
+    from.on('data', (chunk: Buffer) => (state === 'frozen' ? held.push(chunk) : (flush(), to.write(chunk))));
+    from.on('close', () => {
+      flushers.delete(flush);
+      to.destroy();
+    });
+  }
+
   const server = net.createServer((client) => {
-    if (!up) {
+    if (state === 'cut') {
       client.destroy();
       return;
     }
@@ -16,9 +37,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => undefined);
     }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    forward(client, upstream);
+    forward(upstream, client);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -26,11 +46,15 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   return {
     port,
     cut() {
-      up = false;
+      state = 'cut';
       for (const socket of sockets) socket.destroy();
     },
+    freeze() {
+      state = 'frozen';
+    },
     restore() {
-      up = true;
+      state = 'up';
+      for (const flush of flushers) flush();
     },
     async close() {
       this.cut();
