@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/config/logger.js';
 import { createUserModel } from '../src/models/user.js';
 import { createJwtUtil } from '../src/utils/jwt.js';
-import { hashPassword } from '../src/utils/password.js';
+import { hashPassword, verifyPassword } from '../src/utils/password.js';
 import { freePort } from '../test/helpers/freePort.js';
 
 dotenv.config({ quiet: true });
@@ -24,10 +24,15 @@ function verifyCost(key: string | ReturnType<typeof createSecretKey>, token: str
   return Number(process.hrtime.bigint() - started) / rounds / 1000;
 }
 
+const children: ChildProcess[] = [];
+// The servers go with this process, however it ends.
+process.on('exit', () => children.forEach((child) => child.kill()));
+
 async function serve(script: string, env: Record<string, string>): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   // The server gets core 1 to itself; this process (the load) stays on core 0.
   const child = spawn('taskset', ['-c', '1', process.execPath, '--import', 'tsx', script], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
   for (let attempt = 0; attempt < 100; attempt++) {
     if (await fetch(`http://127.0.0.1:${port}/user/info`).then(() => true, () => false)) return { port, child };
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -59,7 +64,18 @@ async function main() {
   const stringCost = verifyCost(config.secrets.access, token, rounds);
   const keyCost = verifyCost(createSecretKey(Buffer.from(config.secrets.access)), token, rounds);
 
-  // 2. The logged-in info page against a bare Express render of the same view.
+  // 2. A login for an unknown id against a wrong password: the same argon2 work, so the same time.
+  const storedHash = await hashPassword('the right password, stored');
+  const verifyMs = async (hash: string | undefined) => {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 20; i++) await verifyPassword(hash, 'a wrong password');
+    return Number(process.hrtime.bigint() - started) / 20 / 1e6;
+  };
+  await verifyMs(storedHash);
+  const wrongPasswordMs = await verifyMs(storedHash);
+  const unknownIdMs = await verifyMs(undefined);
+
+  // 3. The logged-in info page against a bare Express render of the same view.
   const jwtUtil = createJwtUtil(config.secrets, config.accessTtlMs);
   const cookie = `__Host-accessToken=${jwtUtil.accessSign({ sub: 'bench_user', name: 'Bench', sid: 'sid' })}`;
   // Logs on, as in production (one line per request, to a discarded stdout).
@@ -80,7 +96,7 @@ async function main() {
   }
   bare.child.kill();
 
-  // 3. The info page alone, then during a storm of logins (argon2 on the thread pool).
+  // 4. The info page alone, then during a storm of logins (argon2 on the thread pool).
   const stores = openStores(config, createLogger('silent'));
   const id = `bench_${randomBytes(4).toString('hex')}`;
   const password = 'bench password that is long';
@@ -106,6 +122,8 @@ async function main() {
   const rows = [
     ['jwt verify, string secret', `${stringCost.toFixed(1)} µs/op`],
     ['jwt verify, KeyObject made once', `${keyCost.toFixed(1)} µs/op`, `${(stringCost / keyCost).toFixed(1)}× faster`],
+    ['password check, wrong password', `${wrongPasswordMs.toFixed(1)} ms`],
+    ['password check, unknown id (dummy hash)', `${unknownIdMs.toFixed(1)} ms`, `${(unknownIdMs / wrongPasswordMs).toFixed(2)}× the wrong password`],
     ['info page (valid token), bare Express render: server CPU per request, median of 3', `${median(bareCpu).toFixed(0)} µs`],
     ['info page (valid token), login-page: server CPU per request, median of 3', `${median(oursCpu).toFixed(0)} µs`, `throughput ${(median(bareCpu) / median(oursCpu)).toFixed(2)}× the bare render's`],
     ['info page p99 latency, alone', `${alone.latency.p99} ms`],
@@ -114,5 +132,10 @@ async function main() {
   for (const row of rows) console.log(row.join(' | '));
 }
 
-await main();
-process.exit(0);
+try {
+  await main();
+  process.exit(0);
+} catch (err) {
+  console.error(`bench failed: ${(err as Error).message} (has npm run setup run?)`);
+  process.exit(1);
+}
