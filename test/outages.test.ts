@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { createDb, createRedis } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
-import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, PASSWORD, postTo, register, setCookies, uniqueId, type App } from './helpers/site.js';
+import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, PASSWORD, postTo, register, setCookies, uniqueId, type App, type Tokens } from './helpers/site.js';
 import { REDIS_URL, testStores } from './helpers/stores.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
 
@@ -48,24 +48,32 @@ describe('Redis outage (through a proxy the test cuts)', function () {
     await proxy.close();
   });
 
-  it('keeps pages with a valid access token working, answers 503 for refresh, login and logout, and recovers', async () => {
+  /** A logged-in user whose access token has expired; `during` runs while Redis is cut or frozen. */
+  async function throughOutage(mode: 'cut' | 'freeze', during: (user: Awaited<ReturnType<typeof loggedInUser>>, stale: Tokens) => Promise<void>) {
     const user = await loggedInUser(app);
     const stale = { accessToken: expire(user.accessToken), refreshToken: user.refreshToken };
-    proxy.cut();
+    proxy[mode]();
     try {
       expect(isLoggedIn(await getInfo(app, user))).to.equal(true);
       await expectUnavailable(getInfo(app, stale));
       await expectUnavailable(postTo(app, '/user/login').send({ id: user.id, password: PASSWORD }));
+      await during(user, stale);
+    } finally {
+      proxy.restore();
+    }
+    await untilReady(app);
+    return { user, stale };
+  }
+
+  it('keeps pages with a valid access token working, answers 503 for refresh, login and logout, and recovers', async () => {
+    const { user, stale } = await throughOutage('cut', async (user) => {
       await expectUnavailable(request(app).get('/user/logout').set('Cookie', cookieHeader(user)));
       const json = await expectUnavailable(postTo(app, '/user/login').set('Accept', 'application/json').send({ id: user.id, password: PASSWORD }));
       expect(json.body.success).to.equal(false);
       const ready = await request(app).get('/readyz');
       expect(ready.status).to.equal(503);
       expect(ready.body.missing).to.deep.equal(['redis']);
-    } finally {
-      proxy.restore();
-    }
-    await untilReady(app);
+    });
     // The refresh that failed during the outage was neither a logout nor a reuse: the same tokens still work.
     const res = await getInfo(app, stale);
     expect(isLoggedIn(res)).to.equal(true);
@@ -74,17 +82,7 @@ describe('Redis outage (through a proxy the test cuts)', function () {
   });
 
   it('a Redis that hangs (accepts, never answers) gives 503 within a few seconds, and the person stays logged in', async () => {
-    const user = await loggedInUser(app);
-    const stale = { accessToken: expire(user.accessToken), refreshToken: user.refreshToken };
-    proxy.freeze();
-    try {
-      expect(isLoggedIn(await getInfo(app, user))).to.equal(true);
-      await expectUnavailable(getInfo(app, stale));
-      await expectUnavailable(postTo(app, '/user/login').send({ id: user.id, password: PASSWORD }));
-    } finally {
-      proxy.restore();
-    }
-    await untilReady(app);
+    const { stale } = await throughOutage('freeze', async () => undefined);
     // The rotation sent during the hang ran once Redis answered, so within the grace window the same tokens
     // get a new access cookie (and later replies still match their commands).
     const res = await getInfo(app, stale);
