@@ -45,7 +45,7 @@ export function createUserController({ users, auth, cookies, notices }: { users:
       // A cross-site link arrives without our SameSite=Strict cookies: nothing to do.
       if (!carried.access && !carried.refresh) return succeed(req, res, '/user/login');
       const ended = await auth.endSession(carried);
-      if (ended) authEvent(req, 'logout', ended);
+      if (ended) authEvent(req, 'logout', { user: ended.userId, sid: ended.sid });
       cookies.clear(res);
       notices.set(res, 'loggedOut');
       succeed(req, res, '/user/login');

@@ -2,7 +2,6 @@ import type { Request, RequestHandler } from 'express';
 import { doubleCsrf } from 'csrf-csrf';
 import { HttpError } from '../utils/httpError.js';
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const refusal = () => new HttpError(403, 'This form has expired or was sent from another site. Please reload the page and try again.');
 
 /** True when the browser says the request comes from another site (or an opaque origin). */
@@ -31,8 +30,8 @@ export function createCsrf({ secret, isProduction }: { secret: string; isProduct
     getCsrfTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : req.get('x-csrf-token')),
   });
 
-  /** Runs on every request before the body is read: refuses unsafe requests from other sites. */
-  const sameSiteOnly: RequestHandler = (req, _res, next) => next(!SAFE_METHODS.has(req.method) && isCrossSite(req) ? refusal() : undefined);
+  /** Runs on form posts before the body is read: refuses those sent from other sites. */
+  const sameSiteOnly: RequestHandler = (req, _res, next) => next(isCrossSite(req) ? refusal() : undefined);
 
   const requireToken: RequestHandler = (req, res, next) => doubleCsrfProtection(req, res, (err?: unknown) => next(err ? refusal() : undefined));
 

@@ -1,10 +1,9 @@
 import type { Request, RequestHandler } from 'express';
 import type { RateLimits } from '../models/rateLimits.js';
+import { clientIp } from '../utils/http.js';
 import { HttpError, type FormContext } from '../utils/httpError.js';
 import { authEvent } from './requestLog.js';
 import { loginForm } from './validate.js';
-
-const clientIp = (req: Request) => req.ip ?? 'unknown';
 
 /** 429 with Retry-After, and the form again with a message that says how long to wait. */
 function tooMany(waitMs: number, form: FormContext): HttpError {

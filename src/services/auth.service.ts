@@ -25,7 +25,7 @@ export interface CarriedTokens {
 export type Resumed =
   | { kind: 'anonymous' }
   | { kind: 'ended'; reuse?: AuthUser }
-  | { kind: 'user'; user: AuthUser; issued?: IssuedTokens & { rotated: boolean } };
+  | { kind: 'user'; user: AuthUser; issued?: IssuedTokens };
 
 export type AuthService = ReturnType<typeof createAuthService>;
 
@@ -41,11 +41,10 @@ export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUti
   }
 
   /** Logout: revokes the session that the request's authentic tokens name, and says which it was. */
-  async function endSession(carried: CarriedTokens): Promise<{ user: string; sid: string } | undefined> {
+  async function endSession(carried: CarriedTokens): Promise<{ userId: string; sid: string } | undefined> {
     const session = authenticSession(carried);
-    if (!session) return undefined;
-    await sessions.revoke(session.userId, session.sid);
-    return { user: session.userId, sid: session.sid };
+    if (session) await sessions.revoke(session.userId, session.sid);
+    return session;
   }
 
   return {
@@ -85,7 +84,7 @@ export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUti
       const tokens: TokenPair = { access: jwt.accessSign({ sub: user.id, name: user.name, sid: user.sid }) };
       // Within the grace window the browser already holds a newer refresh token: leave it alone.
       if (outcome.kind === 'rotated') tokens.refresh = jwt.refreshSign({ sub: user.id, sid: user.sid, jti: newJti }, outcome.expiresAtMs);
-      return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs, rotated: outcome.kind === 'rotated' } };
+      return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs } };
     },
   };
 }

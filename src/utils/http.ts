@@ -15,5 +15,8 @@ export function succeed(req: Request, res: Response, location: string): void {
   else res.redirect(303, location);
 }
 
+/** The client's address: behind a proxy only as far as TRUST_PROXY says to believe X-Forwarded-For. */
+export const clientIp = (req: Request): string => req.ip ?? 'unknown';
+
 /** What a refresh session records about the device that logged in. */
-export const clientOf = (req: Request) => ({ userAgent: req.get('user-agent') ?? '', ip: req.ip ?? '' });
+export const clientOf = (req: Request) => ({ userAgent: req.get('user-agent') ?? '', ip: clientIp(req) });
