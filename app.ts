@@ -12,7 +12,7 @@ import { formOrJsonOnly } from './src/middleware/bodyTypes.js';
 import { createCsrf } from './src/middleware/csrf.js';
 import { errorHandler, notFound } from './src/middleware/errors.js';
 import { securityHeaders } from './src/middleware/headers.js';
-import { requestLogger } from './src/middleware/requestLog.js';
+import { createIdTag, requestLogger } from './src/middleware/requestLog.js';
 import { createJwtAuth } from './src/middleware/jwt_auth.js';
 import { createLocalLogin } from './src/middleware/localLogin.js';
 import { createNotices } from './src/middleware/notice.js';
@@ -55,7 +55,8 @@ export function createApp({ config, db, redis, logger = createLogger('silent') }
     loginIpMaxFailures: config.login.ipMaxFailures,
     registerMaxPerIp: config.registerMaxPerIp,
   });
-  const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction });
+  const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction, publicOrigin: config.publicOrigin });
+  const idTag = createIdTag(config.secrets.cookie);
 
   const app = express();
   app.disable('x-powered-by');
@@ -85,9 +86,9 @@ export function createApp({ config, db, redis, logger = createLogger('silent') }
         bodyParser.json({ limit: BODY_LIMIT }),
         csrf.requireToken,
       ],
-      throttleLogin: createThrottleLogin(limits),
+      throttleLogin: createThrottleLogin(limits, idTag),
       throttleRegister: createThrottleRegister(limits),
-      localLogin: createLocalLogin(createPassport(users), loginOutcome(limits)),
+      localLogin: createLocalLogin(createPassport(users), loginOutcome(limits), idTag),
     }),
   );
   app.use(notFound);

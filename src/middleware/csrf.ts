@@ -4,13 +4,17 @@ import { HttpError } from '../utils/httpError.js';
 
 const refusal = () => new HttpError(403, 'This form has expired or was sent from another site. Please reload the page and try again.');
 
-/** True when the browser says the request comes from another site (or an opaque origin). */
-function isCrossSite(req: Request): boolean {
+/**
+ * True when the browser says the request comes from another site (or an opaque origin). The site's own origin
+ * is PUBLIC_ORIGIN when set; else the request's host (the forwarded one only when TRUST_PROXY vouches for it).
+ */
+function isCrossSite(req: Request, publicOrigin: string | undefined): boolean {
   if (req.get('sec-fetch-site') === 'cross-site') return true;
   const origin = req.get('origin');
   if (origin === undefined) return false;
+  if (publicOrigin) return origin !== publicOrigin;
   try {
-    return new URL(origin).host !== req.get('host');
+    return new URL(origin).host !== req.host;
   } catch {
     return true; // `null` and other opaque origins
   }
@@ -21,7 +25,7 @@ function isCrossSite(req: Request): boolean {
  * The token is bound to no session (there is none before login); the __Host- cookie prefix in production keeps
  * a sibling subdomain from planting a cookie of its own.
  */
-export function createCsrf({ secret, isProduction }: { secret: string; isProduction: boolean }) {
+export function createCsrf({ secret, isProduction, publicOrigin }: { secret: string; isProduction: boolean; publicOrigin?: string | undefined }) {
   const { doubleCsrfProtection, generateCsrfToken } = doubleCsrf({
     getSecret: () => secret,
     getSessionIdentifier: () => '',
@@ -31,7 +35,7 @@ export function createCsrf({ secret, isProduction }: { secret: string; isProduct
   });
 
   /** Runs on form posts before the body is read: refuses those sent from other sites. */
-  const sameSiteOnly: RequestHandler = (req, _res, next) => next(isCrossSite(req) ? refusal() : undefined);
+  const sameSiteOnly: RequestHandler = (req, _res, next) => next(isCrossSite(req, publicOrigin) ? refusal() : undefined);
 
   const requireToken: RequestHandler = (req, res, next) => doubleCsrfProtection(req, res, (err?: unknown) => next(err ? refusal() : undefined));
 
@@ -43,3 +47,11 @@ export function createCsrf({ secret, isProduction }: { secret: string; isProduct
 
   return { sameSiteOnly, requireToken, provideToken };
 }
+
+/**
+ * A GET that changes state (the tutorial's logout link) is followed only from our own pages or typed by the
+ * person: SameSite=Strict still sends cookies from a sibling subdomain (`Sec-Fetch-Site: same-site`), so an
+ * <img> there could log people out. Old browsers send no Sec-Fetch-Site and are let through.
+ */
+export const ownPagesOnly: RequestHandler = (req, res, next) =>
+  ['same-origin', 'none', undefined].includes(req.get('sec-fetch-site')) ? next() : res.redirect(303, '/user/login');

@@ -29,7 +29,8 @@ if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) en
 return 1
 `);
 
-// ARGV: presented jti hash, new jti hash, now, idle ms, grace ms, sid.
+// ARGV: presented jti hash, its successor's hash, now, idle ms, grace ms, sid. The successor is derived from the
+// presented jti (jwt.refreshSuccessor), so a retry within the grace window gets the same one again, never a second.
 const ROTATE = luaScript(`
 local s = redis.call('HMGET', KEYS[1], 'jti', 'prevJti', 'rotatedAt', 'absExp')
 if not s[1] then return {'missing'} end
@@ -40,7 +41,7 @@ if s[1] == ARGV[1] then
   redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[6])
   return {'rotated', s[4]}
 end
-if s[2] == ARGV[1] and now - tonumber(s[3]) <= tonumber(ARGV[5]) then return {'grace', s[4]} end
+if s[2] == ARGV[1] and s[1] == ARGV[2] and now - tonumber(s[3]) <= tonumber(ARGV[5]) then return {'grace', s[4]} end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[6])
 return {'reused'}
@@ -87,9 +88,9 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
       ]);
     },
 
-    /** Atomically swaps the current jti for a new one, honouring the grace window and detecting reuse. */
-    async rotate(userId: string, sid: string, presentedJti: string, newJti: string): Promise<RotateOutcome> {
-      const args = [hashJti(presentedJti), hashJti(newJti), String(Date.now()), String(options.idleMs), String(options.reuseGraceMs), sid];
+    /** Atomically swaps the current jti for its successor, honouring the grace window and detecting reuse. */
+    async rotate(userId: string, sid: string, presentedJti: string, successorJti: string): Promise<RotateOutcome> {
+      const args = [hashJti(presentedJti), hashJti(successorJti), String(Date.now()), String(options.idleMs), String(options.reuseGraceMs), sid];
       const [kind, expiresAt] = (await ROTATE(redis, keys(userId, sid), args)) as [string, string?];
       if (kind === 'rotated' || kind === 'grace') return { kind, expiresAtMs: Number(expiresAt) };
       return { kind: kind === 'reused' ? 'reused' : 'missing' };

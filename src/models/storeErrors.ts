@@ -1,9 +1,16 @@
 import { ErrorReply } from 'redis';
 import { STORE_TIMEOUT_MS } from '../config/clients.js';
 
-/** A store did not answer (down, unreachable, timed out). Callers answer 503 and change nothing. */
+/**
+ * A store did not do what was asked (down, unreachable, timed out, or refusing: OOM, READONLY, LOADING).
+ * Callers answer 503 and change nothing. `reason` names it for the log: an error reply's code or `unreachable`.
+ */
 export class StoreUnavailableError extends Error {
-  constructor(readonly store: 'mysql' | 'redis', cause: unknown) {
+  constructor(
+    readonly store: 'mysql' | 'redis',
+    cause: unknown,
+    readonly reason = 'unreachable',
+  ) {
     super(`${store} is unavailable`, { cause });
     this.name = 'StoreUnavailableError';
   }
@@ -31,14 +38,17 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Runs a Redis call; anything but an error reply from the server means Redis is unavailable. node-redis's own
- * command timeout stops counting once a command is written, so a server that accepts and never answers would
- * hang the request: the call is bounded here instead.
+ * Runs a Redis call; any failure means Redis is unavailable. Error replies are outages too: OOM (full under
+ * noeviction), READONLY (a replica after failover), LOADING (reading its AOF), BUSY, MASTERDOWN, CLUSTERDOWN.
+ * node-redis's own command timeout stops counting once a command is written, so a server that accepts and
+ * never answers would hang the request: the call is bounded here instead.
  */
 export async function redisCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await withTimeout(call(), STORE_TIMEOUT_MS);
   } catch (err) {
-    throw err instanceof ErrorReply ? err : new StoreUnavailableError('redis', err);
+    if (err instanceof StoreUnavailableError) throw err;
+    const reason = err instanceof ErrorReply ? /^[A-Z]+/.exec(err.message)?.[0] ?? 'ERR' : undefined;
+    throw new StoreUnavailableError('redis', err, reason);
   }
 }

@@ -25,7 +25,7 @@ export interface CarriedTokens {
 export type Resumed =
   | { kind: 'anonymous' }
   | { kind: 'ended'; reuse?: AuthUser }
-  | { kind: 'user'; user: AuthUser; issued?: IssuedTokens };
+  | { kind: 'user'; user: AuthUser; issued?: IssuedTokens & { rotation: 'rotated' | 'grace' } };
 
 export type AuthService = ReturnType<typeof createAuthService>;
 
@@ -50,13 +50,13 @@ export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUti
   return {
     endSession,
 
-    /** A login: ends the session the request carried, if any, and starts a new one. */
+    /** A login: starts a new session, then ends the one the request carried, if any (kept if the start fails). */
     async startSession(user: { id: string; name: string }, carried: CarriedTokens, client: { userAgent: string; ip: string }): Promise<IssuedTokens> {
-      await endSession(carried);
       const sid = randomId();
       const jti = randomId();
       const expiresAtMs = Date.now() + refreshTtlMs;
       await sessions.create({ userId: user.id, sid, jti, expiresAtMs, ...client });
+      await endSession(carried);
       const authUser = { id: user.id, name: user.name, sid };
       return {
         user: authUser,
@@ -77,14 +77,16 @@ export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUti
       if (!sameSession) return { kind: 'ended' };
 
       const user = userOf(access.claims);
-      const newJti = randomId();
-      const outcome = await sessions.rotate(user.id, user.sid, refresh.claims.jti, newJti);
+      const successor = jwt.refreshSuccessor(refresh.claims.jti);
+      const outcome = await sessions.rotate(user.id, user.sid, refresh.claims.jti, successor);
       if (outcome.kind === 'missing') return { kind: 'ended' };
       if (outcome.kind === 'reused') return { kind: 'ended', reuse: user };
-      const tokens: TokenPair = { access: jwt.accessSign({ sub: user.id, name: user.name, sid: user.sid }) };
-      // Within the grace window the browser already holds a newer refresh token: leave it alone.
-      if (outcome.kind === 'rotated') tokens.refresh = jwt.refreshSign({ sub: user.id, sid: user.sid, jti: newJti }, outcome.expiresAtMs);
-      return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs } };
+      // Within the grace window the same successor is sent again: a browser that lost the rotating response heals.
+      const tokens: TokenPair = {
+        access: jwt.accessSign({ sub: user.id, name: user.name, sid: user.sid }),
+        refresh: jwt.refreshSign({ sub: user.id, sid: user.sid, jti: successor }, outcome.expiresAtMs),
+      };
+      return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs, rotation: outcome.kind } };
     },
   };
 }

@@ -1,4 +1,4 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 
 export interface AccessClaims {
@@ -28,6 +28,8 @@ export interface JwtUtil {
   accessVerify(token: string | undefined): VerifyResult<AccessClaims>;
   refreshSign(claims: { sub: string; sid: string; jti: string }, expiresAtMs: number): string;
   refreshVerify(token: string | undefined): VerifyResult<RefreshClaims>;
+  /** The jti that follows `jti` at rotation: only the server can derive it, and derive it again for a retry. */
+  refreshSuccessor(jti: string): string;
 }
 
 /**
@@ -38,6 +40,7 @@ export function createJwtUtil(secrets: { access: string; refresh: string }, acce
   const accessKey = createSecretKey(Buffer.from(secrets.access, 'utf8'));
   const refreshKey = createSecretKey(Buffer.from(secrets.refresh, 'utf8'));
   const accessTtlSec = Math.max(1, Math.round(accessTtlMs / 1000));
+  const successorKey = createSecretKey(createHmac('sha256', secrets.refresh).update('login-page refresh successor').digest());
 
   return {
     accessSign: ({ sub, name, sid }) => jwt.sign({ sub, name, sid }, accessKey, { algorithm: ALGORITHM, expiresIn: accessTtlSec }),
@@ -45,6 +48,7 @@ export function createJwtUtil(secrets: { access: string; refresh: string }, acce
     refreshSign: ({ sub, sid, jti }, expiresAtMs) =>
       jwt.sign({ sub, sid, jti, exp: Math.floor(expiresAtMs / 1000) }, refreshKey, { algorithm: ALGORITHM }),
     refreshVerify: (token) => verify(token, refreshKey, isRefreshClaims),
+    refreshSuccessor: (jti) => createHmac('sha256', successorKey).update(jti).digest('base64url'),
   };
 }
 
