@@ -70,7 +70,7 @@ describe('Redis outage (through a proxy the test cuts)', function () {
   });
 
   it('a Redis that hangs (accepts, never answers) gives 503 within a few seconds, and the person stays logged in', async () => {
-    const { stale } = await throughOutage('freeze', async () => undefined);
+    const { stale } = await throughOutage('freeze', () => Promise.resolve());
     // The rotation sent during the hang ran once Redis answered, so within the grace window the same tokens
     // get a new access cookie (and later replies still match their commands).
     const res = await getInfo(app, stale);

@@ -7,6 +7,7 @@ export const wantsJson = (req: Request): boolean => req.accepts(['html', 'json']
 /** A `next` target is followed only when it is a path on this site (not `//host` or `/\host`, no control characters). */
 export function safeNextPath(next: unknown): string | undefined {
   if (typeof next !== 'string' || next.length > 2048) return undefined;
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   return /^\/(?![/\\])[^\u0000-\u0020\u007f]*$/.test(next) ? next : undefined;
 }
 
