@@ -3,7 +3,7 @@ import bodyParser from 'body-parser';
 import cookieParser from 'cookie-parser';
 import type { Logger } from 'pino';
 import type { Config } from './src/config/index.js';
-import type { Db, Redis } from './src/config/clients.js';
+import type { Stores } from './src/config/clients.js';
 import { createLogger } from './src/config/logger.js';
 import { createPassport } from './src/config/passport.js';
 import { publicDir, viewsDir } from './src/config/paths.js';
@@ -23,30 +23,33 @@ import { createUserModel } from './src/models/user.js';
 import { healthRoutes } from './src/routes/health.route.js';
 import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
+import { createEndedSessions } from './src/services/endedSessions.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
 import { createJwtUtil } from './src/utils/jwt.js';
 
 const BODY_LIMIT = 10_240;
 
-export interface AppDeps {
+export interface AppDeps extends Stores {
   config: Config;
-  db: Db;
-  redis: Redis;
   logger?: Logger;
 }
 
 /** Composes the site from its parts; the caller owns (opens and closes) the store clients. */
-export function createApp({ config, db, redis, logger = createLogger('silent') }: AppDeps): Express {
+export function createApp({ config, db, redis, subscriber, logger = createLogger('silent') }: AppDeps): Express {
   const cookies = createAuthCookies(config.isProduction);
   const notices = createNotices(config.isProduction);
   const users = createUserModel(db);
+  const endedSessions = createEndedSessions({ redis, keyPrefix: config.redisKeyPrefix, accessTtlMs: config.accessTtlMs, logger });
+  endedSessions.listen(subscriber).catch((err: Error) => logger.error({ err: { message: err.message } }, 'could not subscribe to ended sessions'));
   const sessions = createRefreshSessions(redis, {
     keyPrefix: config.redisKeyPrefix,
     idleMs: config.sessionIdleMs,
     reuseGraceMs: config.refreshReuseGraceMs,
     maxPerUser: config.maxSessionsPerUser,
+    endedLog: endedSessions.log,
   });
-  const auth = createAuthService({ jwt: createJwtUtil(config.secrets, config.accessTtlMs), sessions, refreshTtlMs: config.refreshTtlMs });
+  const jwt = createJwtUtil(config.secrets, config.accessTtlMs);
+  const auth = createAuthService({ jwt, sessions, endedSessions, refreshTtlMs: config.refreshTtlMs });
   const userController = createUserController({ users, auth, cookies, notices });
   const limits = createRateLimits(redis, {
     keyPrefix: config.redisKeyPrefix,

@@ -47,9 +47,7 @@ step "Dependencies"
 npm install --no-audit --no-fund
 
 step "Configuration (.env)"
-wrote_env=0
-[ -f .env ] || wrote_env=1
-node scripts/write-env.mjs
+npx tsx scripts/write-env.ts
 database_url=$(setting DATABASE_URL mysql://login_page@127.0.0.1:3306/login_page)
 redis_url=$(setting REDIS_URL redis://127.0.0.1:6379/0)
 
@@ -71,7 +69,7 @@ else
 fi
 
 step "Database and account"
-SETUP_WROTE_ENV=$wrote_env npx tsx scripts/provision-db.ts
+npx tsx scripts/provision-db.ts
 
 step "Build"
 npm run build --silent

@@ -69,6 +69,9 @@ describe('the site\'s own origin behind a proxy', () => {
     expect((await send(trusting, (await loggedInUser(trusting)).id)).status).to.equal(303);
     const { app: direct } = await makeSite();
     expect((await send(direct, (await loggedInUser(direct)).id)).status).to.equal(403);
+    // A forwarded host with the scheme's default port is the same host.
+    const withPort = await post(trusting, (await loggedInUser(trusting)).id).set('X-Forwarded-Host', 'login.example.com:443').set('Origin', 'https://login.example.com');
+    expect(withPort.status).to.equal(303);
   });
 
   it('refuses a PUBLIC_ORIGIN that is not an origin', () => {

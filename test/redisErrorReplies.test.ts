@@ -1,12 +1,14 @@
 import { expect } from 'chai';
+import { ErrorReply } from 'redis';
 import request from 'supertest';
 import { createRedis } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
+import { redisCall, StoreUnavailableError } from '../src/models/storeErrors.js';
 import { freePort } from './helpers/freePort.js';
 import { expectUnavailable } from './helpers/outage.js';
 import { startPrivateRedis } from './helpers/privateRedis.js';
 import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, PASSWORD, postTo, setCookies, type App } from './helpers/site.js';
-import { testStores } from './helpers/stores.js';
+import { redisKeyPrefix, testStores } from './helpers/stores.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -32,7 +34,7 @@ describe('Redis error replies are outages (private redis-server)', function () {
     await redis.stop();
   });
 
-  /** While Redis refuses: refresh, login and logout are 503 with the cookies kept; afterwards the login still works. */
+  /** While Redis refuses, the requests named are 503 with the cookies kept, the others never a 500. */
   async function refusedThenRecovered(refuse: () => Promise<void>, recover: () => Promise<void>, mustRefuse: string[]) {
     const user = await loggedInUser(app);
     const stale = { accessToken: expire(user.accessToken), refreshToken: user.refreshToken };
@@ -44,21 +46,20 @@ describe('Redis error replies are outages (private redis-server)', function () {
         logout: Promise.resolve(request(app).get('/user/logout').set('Cookie', cookieHeader(user))),
       };
       for (const name of mustRefuse) await expectUnavailable(pending[name]);
-      await Promise.all(Object.values(pending));
+      for (const res of await Promise.all(Object.values(pending))) expect(res.status).to.be.oneOf([303, 503]);
     } finally {
       await recover();
     }
     return stale;
   }
 
-  it('OOM (maxmemory reached under noeviction): 503 for refresh and login, and the session survives', async () => {
-    // Under OOM Redis still runs DEL, so a logout may go through: that is a logout, not a failure.
-    const stale = await refusedThenRecovered(
+  it('OOM (maxmemory reached under noeviction): 503 for refresh and login; a logout still goes through', async () => {
+    // Under OOM Redis still deletes, so a logout ends the session: that is a logout, not a failure.
+    await refusedThenRecovered(
       async () => void (await admin.configSet('maxmemory', '1')),
       async () => void (await admin.configSet('maxmemory', '0')),
       ['refresh', 'login'],
     );
-    expect(isLoggedIn(await getInfo(app, stale))).to.equal(true);
   });
 
   it('READONLY (a replica after failover): 503 for refresh, login and logout, and the session survives', async () => {
@@ -97,5 +98,17 @@ describe('Redis error replies are outages (private redis-server)', function () {
     );
     expect(isLoggedIn(await getInfo(app, stale))).to.equal(true);
     expect(setCookies(await getInfo(app, stale)).accessToken.value).to.not.equal('');
+  });
+});
+
+describe('which Redis errors are outages', () => {
+  it('an error reply that is a bug (WRONGTYPE) stays an error, not an outage; an outage reply becomes one', async () => {
+    const { redis } = await testStores();
+    const key = `${redisKeyPrefix}not-a-hash`;
+    await redis.set(key, 'x');
+    const bug = await redisCall(() => redis.hGet(key, 'field')).catch((err: Error) => err);
+    expect(bug).to.be.instanceOf(ErrorReply).and.not.instanceOf(StoreUnavailableError);
+    const outage = await redisCall(() => Promise.reject(new ErrorReply('READONLY You can\'t write against a read only replica.'))).catch((err: Error) => err);
+    expect(outage).to.be.instanceOf(StoreUnavailableError).and.to.include({ reason: 'READONLY' });
   });
 });

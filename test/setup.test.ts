@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { connectAdmin } from '../scripts/lib/adminDb.js';
 import type { MysqlTarget } from '../scripts/lib/mysqlUrl.js';
-import { canLogIn, dropProvisioned, provisionCheckout, provisionDatabase } from '../scripts/lib/provision.js';
+import { canLogIn, dropProvisioned, NEW_ACCOUNT_MARK, provisionCheckout, provisionDatabase } from '../scripts/lib/provision.js';
 import { runId } from './helpers/stores.js';
 
 const run = promisify(execFile);
@@ -79,6 +80,30 @@ describe('npm run setup', function () {
       expect(done.note).to.match(/^reset the password of account lps_\w+ to the one DATABASE_URL names/);
       expect(await canLogIn(ours)).to.equal(true);
       expect(await canLogIn(theirs)).to.equal(false);
+    });
+
+    it('provision-db: a .env that setup wrote gets an account of its own, keeps it on the next run, and loses the mark', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'lp-checkout-'));
+      const runProvision = () =>
+        run(path.resolve('node_modules/.bin/tsx'), [path.resolve('scripts/provision-db.ts')], { cwd: dir, env: { ...process.env, DATABASE_URL: undefined } });
+      try {
+        const url = `mysql://${ours.user}:${ours.password}@${host}:${port}/${ours.database}`;
+        writeFileSync(path.join(dir, '.env'), `DATABASE_URL=${url}\n${NEW_ACCOUNT_MARK}\n`);
+        const first = await runProvision();
+        const suffix = createHash('sha256').update(realpathSync(dir)).digest('hex').slice(0, 8);
+        const own = { ...ours, user: `${ours.user}_${suffix}`, database: `${ours.database}_${suffix}` };
+        made.push(own);
+        expect(first.stdout).to.include(`setup: account ${ours.user} is in use with another password`);
+        const env = readFileSync(path.join(dir, '.env'), 'utf8');
+        expect(env).to.include(`DATABASE_URL=mysql://${own.user}:${ours.password}@${host}:${port}/${own.database}`);
+        expect(env).not.to.include(NEW_ACCOUNT_MARK);
+        const second = await runProvision();
+        expect(second.stdout).not.to.include('setup:');
+        expect(readFileSync(path.join(dir, '.env'), 'utf8')).to.equal(env);
+        expect(await canLogIn(theirs)).to.equal(true);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('the same password changes nothing and says nothing', async () => {

@@ -1,6 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { expect } from 'chai';
+import { createRateLimits } from '../src/models/rateLimits.js';
 import { makeSite, PASSWORD, postTo, register, uniqueId, type App } from './helpers/site.js';
+import { redisKeyPrefix, testStores } from './helpers/stores.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A made-up client address, so that each test has per-IP counters of its own (behind TRUST_PROXY). */
 const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length;
@@ -97,6 +101,22 @@ describe('login throttling', () => {
     const res = await send(uniqueId());
     expect(res.status).to.equal(429);
     expect(Number(res.headers['retry-after'])).to.be.greaterThan(3600);
+  });
+});
+
+describe('login reservations (the model)', () => {
+  it('a point given back goes only into the window it was taken from (a window that restarted meanwhile keeps its count)', async () => {
+    const { redis } = await testStores();
+    const limits = createRateLimits(redis, { keyPrefix: redisKeyPrefix, loginMaxFailures: 5, loginFailureWindowMs: 900_000, loginIpMaxFailures: 3, registerMaxPerIp: 10 });
+    const network = someIp();
+    const own = await limits.reserveLogin('own_account', network);
+    expect(own.waitMs).to.equal(0);
+    // The day's window ends while the attempt on the attacker's own account is still being checked.
+    await redis.del(`${redisKeyPrefix}rl:login:{${network}}:ip`);
+    await sleep(2);
+    for (let i = 0; i < 3; i++) expect((await limits.reserveLogin(`victim_${i}`, network)).waitMs).to.equal(0);
+    await limits.releaseLogin('own_account', network, own.window!, 'succeeded');
+    expect((await limits.reserveLogin('victim_9', network)).waitMs).to.be.greaterThan(0);
   });
 });
 

@@ -35,6 +35,9 @@ export const canLogIn = (target: MysqlTarget): Promise<boolean> =>
     () => false,
   );
 
+/** The last line of a .env that setup wrote and whose database account it has not made yet. */
+export const NEW_ACCOUNT_MARK = '# setup: the database account of this .env is not made yet';
+
 export interface Provisioned {
   target: MysqlTarget;
   /** One line for the person running setup when something besides creating was done. */

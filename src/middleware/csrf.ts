@@ -14,7 +14,9 @@ function isCrossSite(req: Request, publicOrigin: string | undefined): boolean {
   if (origin === undefined) return false;
   if (publicOrigin) return origin !== publicOrigin;
   try {
-    return new URL(origin).host !== req.host;
+    // Read with the Origin's scheme, `host:443` and `host` are the same host.
+    const sent = new URL(origin);
+    return sent.host !== new URL(`${sent.protocol}//${req.host}`).host;
   } catch {
     return true; // `null` and other opaque origins
   }

@@ -11,7 +11,7 @@ export function createLocalLogin(authenticator: passport.Authenticator, settle: 
     const done = async (err: unknown, account: User | false) => {
       try {
         // The attempt was counted as failed when it was reserved: only a success or an outage changes that.
-        if (err || account) await settle(req, err ? 'unchecked' : 'succeeded');
+        if (err || account) await settle(req, res, err ? 'unchecked' : 'succeeded');
       } catch (storeErr) {
         return next(err ?? storeErr);
       }

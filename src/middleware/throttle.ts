@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { RateLimits } from '../models/rateLimits.js';
 import { clientNetwork } from '../utils/http.js';
 import { HttpError, type FormContext } from '../utils/httpError.js';
@@ -13,11 +13,14 @@ function tooMany(waitMs: number, form: FormContext): HttpError {
 
 /** Reserves the attempt (counted as a failure until it proves otherwise); a spent limit is 429, even for the right password. */
 export function createThrottleLogin(limits: RateLimits, idTag: IdTag): RequestHandler {
-  return async (req, _res, next) => {
-    const wait = await limits.reserveLogin(req.body.id, clientNetwork(req));
-    if (wait === 0) return next();
-    authEvent(req, 'login.throttled', { idTag: idTag(req.body.id), waitMs: wait });
-    next(tooMany(wait, loginForm(req)));
+  return async (req, res, next) => {
+    const reservation = await limits.reserveLogin(req.body.id, clientNetwork(req));
+    if (reservation.window !== undefined) {
+      res.locals.loginWindow = reservation.window;
+      return next();
+    }
+    authEvent(req, 'login.throttled', { idTag: idTag(req.body.id), waitMs: reservation.waitMs });
+    next(tooMany(reservation.waitMs, loginForm(req)));
   };
 }
 
@@ -33,9 +36,9 @@ export function createThrottleRegister(limits: RateLimits): RequestHandler {
 }
 
 /** Settles a reserved login: a wrong password keeps its count, a success resets the pair, an outage is refunded. */
-export type LoginOutcome = (req: Request, outcome: 'succeeded' | 'unchecked') => Promise<void>;
+export type LoginOutcome = (req: Request, res: Response, outcome: 'succeeded' | 'unchecked') => Promise<void>;
 
 export const loginOutcome =
   (limits: RateLimits): LoginOutcome =>
-  (req, outcome) =>
-    limits.releaseLogin(req.body.id, clientNetwork(req), outcome);
+  (req, res, outcome) =>
+    limits.releaseLogin(req.body.id, clientNetwork(req), res.locals.loginWindow ?? '', outcome);

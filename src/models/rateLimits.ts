@@ -8,24 +8,35 @@ const HOUR_MS = 3_600_000;
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 // A login attempt is counted before its password is checked, so parallel guesses cannot outrun the limits.
-// KEYS[1] failures of one (id, network), KEYS[2] failures of the network: both carry the network's hash tag.
-// ARGV: pair limit, pair window ms, network limit, network window ms. Returns 0 (go ahead) or the wait in ms.
+// KEYS[1] failures of one (id, network): a counter, each attempt renews its window. KEYS[2] failures of the
+// network: a hash of the count `n` and the window `w` it belongs to. Both carry the network's hash tag.
+// ARGV: pair limit, pair window ms, network limit, network window ms, a new window's id.
+// Returns {0, window} (go ahead) or {wait ms}.
 const RESERVE_LOGIN = luaScript(`
-if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return math.max(1, redis.call('PTTL', KEYS[1])) end
-if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[3]) then return math.max(1, redis.call('PTTL', KEYS[2])) end
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return {math.max(1, redis.call('PTTL', KEYS[1]))} end
+if tonumber(redis.call('HGET', KEYS[2], 'n') or '0') >= tonumber(ARGV[3]) then return {math.max(1, redis.call('PTTL', KEYS[2]))} end
 redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
-return 0
+if redis.call('HINCRBY', KEYS[2], 'n', 1) == 1 then
+  redis.call('HSET', KEYS[2], 'w', ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+end
+return {0, redis.call('HGET', KEYS[2], 'w')}
 `);
 
-// A reserved attempt that was no failure: a success (ARGV[1] = 'reset') clears the pair, an outage gives its point back.
+// A reserved attempt that was no failure: a success (ARGV[1] = 'reset') clears the pair, an outage gives its
+// point back. The network's point goes back only into the window it was taken from (ARGV[2]).
 const RELEASE_LOGIN = luaScript(`
 if ARGV[1] == 'reset' then redis.call('DEL', KEYS[1])
 elseif tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
-if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+if redis.call('HGET', KEYS[2], 'w') == ARGV[2] and tonumber(redis.call('HGET', KEYS[2], 'n') or '0') > 0 then
+  redis.call('HINCRBY', KEYS[2], 'n', -1)
+end
 return 1
 `);
+
+/** A reserved login attempt: `window` names the network counter's window it was counted in. */
+export type LoginReservation = { waitMs: 0; window: string } | { waitMs: number; window?: undefined };
 
 export interface RateLimitOptions {
   keyPrefix: string;
@@ -57,14 +68,15 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
 
   return {
     /** Counts a login attempt as failed before its password is checked; the wait is non-zero when a limit is spent. */
-    async reserveLogin(id: string, network: string): Promise<number> {
-      const limits = [options.loginMaxFailures, options.loginFailureWindowMs, options.loginIpMaxFailures, DAY_MS];
-      return Number(await RESERVE_LOGIN(redis, loginKeys(id, network), limits.map(String)));
+    async reserveLogin(id: string, network: string): Promise<LoginReservation> {
+      const args = [options.loginMaxFailures, options.loginFailureWindowMs, options.loginIpMaxFailures, DAY_MS, Date.now()].map(String);
+      const [wait, window] = (await RESERVE_LOGIN(redis, loginKeys(id, network), args)) as [number, string?];
+      return wait === 0 ? { waitMs: 0, window: window ?? '' } : { waitMs: wait };
     },
 
     /** The reserved attempt did not fail: `succeeded` resets the pair's count, `unchecked` (an outage) gives the point back. */
-    async releaseLogin(id: string, network: string, outcome: 'succeeded' | 'unchecked'): Promise<void> {
-      await RELEASE_LOGIN(redis, loginKeys(id, network), [outcome === 'succeeded' ? 'reset' : 'refund']);
+    async releaseLogin(id: string, network: string, window: string, outcome: 'succeeded' | 'unchecked'): Promise<void> {
+      await RELEASE_LOGIN(redis, loginKeys(id, network), [outcome === 'succeeded' ? 'reset' : 'refund', window]);
     },
 
     /** Counts a registration attempt; the wait is non-zero once the hour's allowance is spent. */

@@ -1,4 +1,4 @@
-import { ErrorReply } from 'redis';
+import { ErrorReply, MultiErrorReply } from 'redis';
 import { STORE_TIMEOUT_MS } from '../config/clients.js';
 
 /**
@@ -16,7 +16,13 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR']);
+// Connection failures, and a server that is full, shutting down or read-only (after a failover).
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_OPTION_PREVENTS_STATEMENT', 'ER_READ_ONLY_MODE',
+]);
+// Error replies of a Redis that is there but cannot serve now; any other reply (WRONGTYPE, a script error) is a bug.
+const REDIS_OUTAGE_REPLIES = new Set(['OOM', 'READONLY', 'LOADING', 'BUSY', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'NOREPLICAS', 'MISCONF', 'EXECABORT']);
 
 /** Runs a MySQL call; connection-level failures become StoreUnavailableError, SQL errors pass through. */
 export async function mysqlCall<T>(call: () => Promise<T>): Promise<T> {
@@ -38,17 +44,19 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Runs a Redis call; any failure means Redis is unavailable. Error replies are outages too: OOM (full under
- * noeviction), READONLY (a replica after failover), LOADING (reading its AOF), BUSY, MASTERDOWN, CLUSTERDOWN.
- * node-redis's own command timeout stops counting once a command is written, so a server that accepts and
- * never answers would hang the request: the call is bounded here instead.
+ * Runs a Redis call; a connection failure, a timeout or an outage reply (OOM when full under noeviction,
+ * READONLY after a failover, LOADING while it reads its AOF, ...) means Redis is unavailable. node-redis's own
+ * command timeout stops counting once a command is written, so a server that accepts and never answers would
+ * hang the request: the call is bounded here instead.
  */
 export async function redisCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await withTimeout(call(), STORE_TIMEOUT_MS);
   } catch (err) {
-    if (err instanceof StoreUnavailableError) throw err;
-    const reason = err instanceof ErrorReply ? /^[A-Z]+/.exec(err.message)?.[0] ?? 'ERR' : undefined;
-    throw new StoreUnavailableError('redis', err, reason);
+    if (!(err instanceof ErrorReply)) throw new StoreUnavailableError('redis', err);
+    // A transaction's failure names its first failed command's reply.
+    const reply: Error = err instanceof MultiErrorReply ? err.replies[err.errorIndexes[0]] : err;
+    const code = /^[A-Z]+/.exec(reply.message)?.[0] ?? '';
+    throw REDIS_OUTAGE_REPLIES.has(code) ? new StoreUnavailableError('redis', err, code) : err;
   }
 }

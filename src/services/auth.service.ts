@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { JwtUtil } from '../utils/jwt.js';
 import type { TokenPair } from '../utils/authCookies.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
+import type { EndedSessions } from './endedSessions.js';
 
 /** Who a request belongs to, as the access token says. */
 export interface AuthUser {
@@ -31,7 +32,7 @@ export type AuthService = ReturnType<typeof createAuthService>;
 
 const randomId = () => randomBytes(18).toString('base64url');
 
-export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUtil; sessions: RefreshSessions; refreshTtlMs: number }) {
+export function createAuthService({ jwt, sessions, endedSessions, refreshTtlMs }: { jwt: JwtUtil; sessions: RefreshSessions; endedSessions: EndedSessions; refreshTtlMs: number }) {
   /** The session a request's tokens name, taken only from a token whose signature checked out. */
   function authenticSession(carried: CarriedTokens): { userId: string; sid: string } | undefined {
     for (const result of [jwt.refreshVerify(carried.refresh), jwt.accessVerify(carried.access)]) {
@@ -50,13 +51,19 @@ export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUti
   return {
     endSession,
 
-    /** A login: starts a new session, then ends the one the request carried, if any (kept if the start fails). */
+    /**
+     * A login: starts a new session and ends the one the request carried, if any. The user's own carried session
+     * ends in the same step (it must not count against the cap); another user's after the start (kept if the
+     * start fails).
+     */
     async startSession(user: { id: string; name: string }, carried: CarriedTokens, client: { userAgent: string; ip: string }): Promise<IssuedTokens> {
       const sid = randomId();
       const jti = randomId();
       const expiresAtMs = Date.now() + refreshTtlMs;
-      await sessions.create({ userId: user.id, sid, jti, expiresAtMs, ...client });
-      await endSession(carried);
+      const previous = authenticSession(carried);
+      const replaces = previous?.userId === user.id ? previous.sid : undefined;
+      await sessions.create({ userId: user.id, sid, jti, expiresAtMs, ...client, replaces });
+      if (previous && !replaces) await sessions.revoke(previous.userId, previous.sid);
       const authUser = { id: user.id, name: user.name, sid };
       return {
         user: authUser,
@@ -65,11 +72,11 @@ export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUti
       };
     },
 
-    /** The four cases of jwt_auth. Only case 3 touches Redis, once. */
+    /** The four cases of jwt_auth. Only case 3 touches Redis, once; an ended session is known from memory. */
     async resume(carried: CarriedTokens): Promise<Resumed> {
       if (!carried.access) return { kind: 'anonymous' };
       const access = jwt.accessVerify(carried.access);
-      if (access.status === 'valid') return { kind: 'user', user: userOf(access.claims) };
+      if (access.status === 'valid') return endedSessions.has(access.claims.sid) ? { kind: 'ended' } : { kind: 'user', user: userOf(access.claims) };
       if (access.status === 'invalid') return { kind: 'ended' };
 
       const refresh = jwt.refreshVerify(carried.refresh);

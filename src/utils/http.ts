@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import type { Request, Response } from 'express';
 
 /** JSON clients say so with `Accept: application/json` and do not also accept HTML. */
@@ -22,18 +22,19 @@ export const clientIp = (req: Request): string => req.ip ?? 'unknown';
 
 /**
  * Who the throttles count: the client's address, or for IPv6 its /64 (one subscriber's network: a client that
- * holds a /64 would otherwise have 2^64 counters). An IPv4-mapped address counts as the IPv4 one.
+ * holds a /64 would otherwise have 2^64 counters). Every form of an IPv4 address (mapped, compatible, hex)
+ * counts as that address; a port or brackets that a proxy wrote into X-Forwarded-For are dropped.
  */
 export function clientNetwork(req: Request): string {
-  const ip = clientIp(req).replace(/%.*$/, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1];
-  if (!isIPv6(ip)) return ip;
-  const [head, tail] = ip.split('::').map((part) => (part ? part.split(':') : []));
-  // An embedded IPv4 tail fills two groups; `::` stands for the zero groups that are missing.
-  const width = (groups: string[]) => groups.reduce((n, group) => n + (group.includes('.') ? 2 : 1), 0);
-  const groups = [...head, ...Array<string>(tail ? 8 - width(head) - width(tail) : 0).fill('0'), ...(tail ?? [])];
-  return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
+  const raw = clientIp(req);
+  const bare = raw.replace(/^\[([^\]]+)\](?::\d+)?$/, '$1').replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, '$1').replace(/%.*$/, '');
+  if (!ipaddr.isValid(bare)) return raw;
+  const address = ipaddr.process(bare);
+  if (address.kind() === 'ipv4') return address.toString();
+  const v6 = address as ipaddr.IPv6;
+  // IPv4-compatible (::/96) and NAT64 (64:ff9b::/96) addresses carry an IPv4 address in their last 32 bits.
+  if (v6.range() === 'rfc6052' || v6.parts.slice(0, 6).every((part) => part === 0)) return v6.toByteArray().slice(12).join('.');
+  return `${new ipaddr.IPv6([...v6.parts.slice(0, 4), 0, 0, 0, 0]).toRFC5952String()}/64`;
 }
 
 /** What a refresh session records about the device that logged in. */
