@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { JwtUtil } from '../utils/jwt.js';
+import type { AccessClaims, JwtUtil } from '../utils/jwt.js';
 import type { TokenPair } from '../utils/authCookies.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import type { EndedSessions } from './endedSessions.js';
@@ -9,6 +9,8 @@ export interface AuthUser {
   id: string;
   name: string;
   sid: string;
+  /** The access token's claim: shows the admin link; admin pages check MySQL as well. */
+  isAdmin: boolean;
 }
 
 export interface IssuedTokens {
@@ -33,6 +35,8 @@ export type AuthService = ReturnType<typeof createAuthService>;
 const randomId = () => randomBytes(18).toString('base64url');
 
 export function createAuthService({ jwt, sessions, endedSessions, refreshTtlMs }: { jwt: JwtUtil; sessions: RefreshSessions; endedSessions: EndedSessions; refreshTtlMs: number }) {
+  const accessTokenOf = (user: AuthUser) => jwt.accessSign({ sub: user.id, name: user.name, sid: user.sid, isAdmin: user.isAdmin });
+
   /** The session a request's tokens name, taken only from a token whose signature checked out. */
   function authenticSession(carried: CarriedTokens): { userId: string; sid: string } | undefined {
     for (const result of [jwt.refreshVerify(carried.refresh), jwt.accessVerify(carried.access)]) {
@@ -56,7 +60,7 @@ export function createAuthService({ jwt, sessions, endedSessions, refreshTtlMs }
      * ends in the same step (it must not count against the cap); another user's after the start (kept if the
      * start fails).
      */
-    async startSession(user: { id: string; name: string }, carried: CarriedTokens, client: { userAgent: string; ip: string }): Promise<IssuedTokens> {
+    async startSession(user: { id: string; name: string; isAdmin: boolean }, carried: CarriedTokens, client: { userAgent: string; ip: string }): Promise<IssuedTokens> {
       const sid = randomId();
       const jti = randomId();
       const expiresAtMs = Date.now() + refreshTtlMs;
@@ -64,12 +68,8 @@ export function createAuthService({ jwt, sessions, endedSessions, refreshTtlMs }
       const replaces = previous?.userId === user.id ? previous.sid : undefined;
       await sessions.create({ userId: user.id, sid, jti, expiresAtMs, ...client, replaces });
       if (previous && !replaces) await sessions.revoke(previous.userId, previous.sid);
-      const authUser = { id: user.id, name: user.name, sid };
-      return {
-        user: authUser,
-        tokens: { access: jwt.accessSign({ sub: user.id, name: user.name, sid }), refresh: jwt.refreshSign({ sub: user.id, sid, jti }, expiresAtMs) },
-        expiresAtMs,
-      };
+      const authUser: AuthUser = { id: user.id, name: user.name, sid, isAdmin: user.isAdmin };
+      return { user: authUser, tokens: { access: accessTokenOf(authUser), refresh: jwt.refreshSign({ sub: user.id, sid, jti }, expiresAtMs) }, expiresAtMs };
     },
 
     /** The four cases of jwt_auth. Only case 3 touches Redis, once; an ended session is known from memory. */
@@ -90,7 +90,7 @@ export function createAuthService({ jwt, sessions, endedSessions, refreshTtlMs }
       if (outcome.kind === 'reused') return { kind: 'ended', reuse: user };
       // Within the grace window the same successor is sent again: a browser that lost the rotating response heals.
       const tokens: TokenPair = {
-        access: jwt.accessSign({ sub: user.id, name: user.name, sid: user.sid }),
+        access: accessTokenOf(user),
         refresh: jwt.refreshSign({ sub: user.id, sid: user.sid, jti: successor }, outcome.expiresAtMs),
       };
       return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs, rotation: outcome.kind } };
@@ -98,4 +98,4 @@ export function createAuthService({ jwt, sessions, endedSessions, refreshTtlMs }
   };
 }
 
-const userOf = (claims: { sub: string; name: string; sid: string }): AuthUser => ({ id: claims.sub, name: claims.name, sid: claims.sid });
+const userOf = (claims: AccessClaims): AuthUser => ({ id: claims.sub, name: claims.name, sid: claims.sid, isAdmin: claims.isAdmin === true });
