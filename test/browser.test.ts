@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { makeSite, PASSWORD, uniqueId } from './helpers/site.js';
+import { ko } from './helpers/i18n.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Without the background-networking flags Chromium keeps dialling out of this machine's closed network.
@@ -34,7 +35,7 @@ describe('in a real browser (headless Chromium)', function () {
     site = http.createServer(app);
     base = `http://127.0.0.1:${await listen(site)}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    context = await browser.newContext();
+    context = await browser.newContext({ locale: 'ko-KR' });
     page = await context.newPage();
     page.on('console', (message) => message.text().includes('Content Security Policy') && cspViolations.push(message.text()));
   });
@@ -54,14 +55,14 @@ describe('in a real browser (headless Chromium)', function () {
     await page.fill('#password', PASSWORD);
     await page.fill('#confirmPassword', PASSWORD);
     await Promise.all([page.waitForURL(`${base}/user/login`), page.click('button[type=submit]')]);
-    expect(await page.textContent('.notice')).to.include('Please log in');
+    expect(await page.textContent('.notice')).to.equal(ko('notice.registered'));
 
     await page.fill('#id', id.toUpperCase());
     await page.fill('#password', PASSWORD);
     await Promise.all([page.waitForURL(`${base}/user/info`), page.click('button[type=submit]')]);
-    expect(await page.textContent('h1')).to.equal('김민준 <b>님');
+    expect(await page.textContent('h1')).to.equal(ko('info.greeting', { name: '김민준 <b>' }));
     const background = await page.$eval('a.button', (link) => getComputedStyle(link).backgroundColor);
-    expect(background).to.equal('rgb(47, 111, 223)');
+    expect(background).to.equal('rgb(26, 86, 196)');
     expect(cspViolations).to.deep.equal([]);
     await page.screenshot({ path: '/tmp/login-page-info.png' });
   });
@@ -70,7 +71,7 @@ describe('in a real browser (headless Chromium)', function () {
     const before = await authCookies();
     await page.waitForTimeout(1500);
     await page.reload();
-    expect(await page.textContent('h1')).to.equal('김민준 <b>님');
+    expect(await page.textContent('h1')).to.equal(ko('info.greeting', { name: '김민준 <b>' }));
     const after = await authCookies();
     const value = (cookies: typeof before, name: string) => cookies.find((c) => c.name === name)?.value;
     expect(value(after, 'accessToken')).to.not.equal(value(before, 'accessToken'));
@@ -91,7 +92,7 @@ describe('in a real browser (headless Chromium)', function () {
       expect(response?.status()).to.equal(403);
       await attack.close();
       await page.reload();
-      expect(await page.textContent('h1')).to.equal('김민준 <b>님');
+      expect(await page.textContent('h1')).to.equal(ko('info.greeting', { name: '김민준 <b>' }));
     } finally {
       evil.close();
     }
@@ -99,10 +100,10 @@ describe('in a real browser (headless Chromium)', function () {
 
   it('logs out with the link: cookies gone, and Back does not show the name again', async () => {
     await Promise.all([page.waitForURL(`${base}/user/login`), page.click('a.button')]);
-    expect(await page.textContent('.notice')).to.include('logged out');
+    expect(await page.textContent('.notice')).to.equal(ko('notice.loggedOut'));
     expect(await authCookies()).to.deep.equal([]);
     await page.goBack();
     expect(await page.textContent('body')).not.to.include('김민준');
-    expect(await page.textContent('body')).to.include('not logged in');
+    expect(await page.textContent('body')).to.include(ko('info.guestText'));
   });
 });

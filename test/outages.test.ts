@@ -5,6 +5,7 @@ import { createLogger } from '../src/config/logger.js';
 import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, PASSWORD, postTo, register, setCookies, uniqueId, type App, type Tokens } from './helpers/site.js';
 import { REDIS_URL, testStores } from './helpers/stores.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
+import { ko } from './helpers/i18n.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const FEW_SECONDS = 4000;
@@ -25,7 +26,7 @@ async function expectUnavailable(pending: PromiseLike<request.Response>) {
   expect(res.status, res.text).to.equal(503);
   expect(Date.now() - started).to.be.below(FEW_SECONDS);
   expect(res.headers['retry-after']).to.match(/^\d+$/);
-  expect(res.text).to.match(/temporarily unavailable/i);
+  expect(res.text).to.include(ko('error.unavailable'));
   expect(setCookies(res)).not.to.have.any.keys('accessToken', 'refreshToken');
   return res;
 }

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { expect } from 'chai';
 import { makeSite, PASSWORD, postTo, register, uniqueId, type App } from './helpers/site.js';
+import { ko } from './helpers/i18n.js';
 
 /** A made-up client address, so that each test has per-IP counters of its own (behind TRUST_PROXY). */
 const someIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
@@ -19,7 +20,7 @@ describe('login throttling', () => {
     const locked = await attempt(id, PASSWORD, ip);
     expect(locked.status).to.equal(429);
     expect(Number(locked.headers['retry-after'])).to.be.within(14 * 60, 15 * 60);
-    expect(locked.text).to.include('Please wait 15 minute(s)');
+    expect(locked.text).to.include(ko('throttle.wait', { minutes: 15 }));
     expect(locked.headers['set-cookie'] ?? []).not.to.satisfy((cookies: string[]) => cookies.some((c) => c.startsWith('accessToken')));
     const json = await attempt(id, PASSWORD, ip).set('Accept', 'application/json');
     expect(json.status).to.equal(429);

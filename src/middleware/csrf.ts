@@ -2,7 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { doubleCsrf } from 'csrf-csrf';
 import { HttpError } from '../utils/httpError.js';
 
-const refusal = () => new HttpError(403, 'This form has expired or was sent from another site. Please reload the page and try again.');
+const refusal = () => new HttpError(403, 'csrf.refused');
 
 /** True when the browser says the request comes from another site (or an opaque origin). */
 function isCrossSite(req: Request): boolean {

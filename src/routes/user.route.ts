@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import type { createUserController } from '../controllers/user.controller.js';
-import { redirectLoggedIn } from '../middleware/jwt_auth.js';
+import { ifLoggedIn, redirectLoggedIn } from '../middleware/jwt_auth.js';
 import { validateLogin, validateRegister } from '../middleware/validate.js';
 
 // Every answer under /user is personal or about authentication: never cache it.
@@ -19,7 +19,7 @@ export function userRoutes({ userController: user, jwtAuth, readNotice, formToke
   throttleLogin: RequestHandler;
   throttleRegister: RequestHandler;
   localLogin: RequestHandler;
-  /** Puts a CSRF token on the pages that render a form (and on posts that may render it again). */
+  /** Puts a CSRF token on the pages that render a form (and on posts that may render it again); the info page's is for logout. */
   formToken: RequestHandler;
 }): Router {
   const router = Router();
@@ -28,7 +28,7 @@ export function userRoutes({ userController: user, jwtAuth, readNotice, formToke
   router.post('/register', acceptForm, formToken, validateRegister, throttleRegister, user.register);
   router.get('/login', jwtAuth, redirectLoggedIn, readNotice, formToken, user.renderLoginPage);
   router.post('/login', acceptForm, formToken, validateLogin, throttleLogin, localLogin, user.login);
-  router.get('/info', jwtAuth, readNotice, user.renderInfoPage);
+  router.get('/info', jwtAuth, readNotice, ifLoggedIn(formToken), user.renderInfoPage);
   router.get('/logout', user.logout);
   router.post('/logout', acceptForm, user.logout);
   return router;
