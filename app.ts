@@ -84,6 +84,7 @@ export function createApp({ config, db, redis, logger = createLogger('silent') }
       jwtAuth: createJwtAuth(auth, cookies),
       readNotice: notices.read,
       formToken: csrf.provideToken,
+      logoutToken: csrf.provideSessionToken,
       // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
       acceptForm: [
         csrf.sameSiteOnly,

@@ -74,6 +74,19 @@ describe('logout', () => {
     expect(await refreshWorks(jsonUser)).to.equal(false);
   });
 
+  it("the info page's token is made once per session: the same on every view, another for another session", async () => {
+    const user = await loggedInUser(app);
+    const first = await readInfoPage(user);
+    const again = await readInfoPage(user);
+    expect(again).to.deep.equal(first);
+    // A browser that sends the CSRF cookie back gets no Set-Cookie at all.
+    const withCookie = await request(app).get('/user/info').set('Cookie', first.cookie);
+    expect(withCookie.text).to.include(`<meta name="csrf-token" content="${first.token}">`);
+    expect(withCookie.headers['set-cookie']).to.equal(undefined);
+    const other = await readInfoPage(await loggedInUser(app));
+    expect(other.token).not.to.equal(first.token);
+  });
+
   it('POST with the info page cookies but without (or with a wrong) token is refused (403) and ends nothing', async () => {
     const user = await loggedInUser(app);
     const { token, cookie } = await readInfoPage(user);

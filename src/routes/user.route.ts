@@ -9,7 +9,7 @@ const noStore: RequestHandler = (_req, res, next) => {
   next();
 };
 
-export function userRoutes({ userController: user, jwtAuth, readNotice, formToken, acceptForm, throttleLogin, throttleRegister, localLogin }: {
+export function userRoutes({ userController: user, jwtAuth, readNotice, formToken, logoutToken, acceptForm, throttleLogin, throttleRegister, localLogin }: {
   userController: ReturnType<typeof createUserController>;
   jwtAuth: RequestHandler;
   /** Shows (once) a notice left by the previous response. */
@@ -19,8 +19,10 @@ export function userRoutes({ userController: user, jwtAuth, readNotice, formToke
   throttleLogin: RequestHandler;
   throttleRegister: RequestHandler;
   localLogin: RequestHandler;
-  /** Puts a CSRF token on the pages that render a form (and on posts that may render it again); the info page's is for logout. */
+  /** Puts a CSRF token on the pages that render a form (and on posts that may render it again). */
   formToken: RequestHandler;
+  /** The same for a logged-in visitor's logout, made once per session. */
+  logoutToken: RequestHandler;
 }): Router {
   const router = Router();
   router.use(noStore);
@@ -28,7 +30,7 @@ export function userRoutes({ userController: user, jwtAuth, readNotice, formToke
   router.post('/register', acceptForm, formToken, validateRegister, throttleRegister, user.register);
   router.get('/login', jwtAuth, redirectLoggedIn, readNotice, formToken, user.renderLoginPage);
   router.post('/login', acceptForm, formToken, validateLogin, throttleLogin, localLogin, user.login);
-  router.get('/info', jwtAuth, readNotice, ifLoggedIn(formToken), user.renderInfoPage);
+  router.get('/info', jwtAuth, readNotice, ifLoggedIn(logoutToken), user.renderInfoPage);
   router.get('/logout', user.logout);
   router.post('/logout', acceptForm, user.logout);
   return router;
