@@ -6,11 +6,12 @@ import type { Config } from './src/config/index.js';
 import type { Stores } from './src/config/clients.js';
 import { createLogger } from './src/config/logger.js';
 import { createPassport } from './src/config/passport.js';
-import { publicDir, viewsDir } from './src/config/paths.js';
+import { faviconPath, publicDir, viewsDir } from './src/config/paths.js';
 import { createUserController } from './src/controllers/user.controller.js';
 import { formOrJsonOnly } from './src/middleware/bodyTypes.js';
 import { createCsrf } from './src/middleware/csrf.js';
 import { errorHandler, notFound } from './src/middleware/errors.js';
+import { createLanguage } from './src/middleware/language.js';
 import { securityHeaders } from './src/middleware/headers.js';
 import { createIdTag, requestLogger } from './src/middleware/requestLog.js';
 import { createJwtAuth } from './src/middleware/jwt_auth.js';
@@ -25,6 +26,7 @@ import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
 import { createEndedSessions } from './src/services/endedSessions.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
+import { NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from './src/utils/inputRules.js';
 import { createJwtUtil } from './src/utils/jwt.js';
 
 const BODY_LIMIT = 10_240;
@@ -68,11 +70,16 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.set('views', viewsDir);
   if (config.isProduction) app.enable('view cache');
 
+  // The input limits that the forms' hints state.
+  app.locals.inputRules = { nameMax: NAME_MAX, passwordMin: PASSWORD_MIN, passwordMax: PASSWORD_MAX };
+
   app.use(requestLogger(logger), securityHeaders(config.isProduction));
+  // Before anything that may answer with a page, error pages included.
+  app.use(cookieParser(config.secrets.cookie), createLanguage(config.isProduction));
   // Mounted under its own path so that page requests never look at the disk.
   app.use('/static', express.static(publicDir, { index: false }));
+  app.get('/favicon.ico', (_req, res) => res.sendFile(faviconPath, { maxAge: '7d' }));
   app.use(healthRoutes({ db, redis }));
-  app.use(cookieParser(config.secrets.cookie));
   app.get('/', (_req, res) => res.redirect('/user/info'));
   app.use(
     '/user',
@@ -81,6 +88,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
       jwtAuth: createJwtAuth(auth, cookies),
       readNotice: notices.read,
       formToken: csrf.provideToken,
+      logoutToken: csrf.provideSessionToken,
       // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
       acceptForm: [
         csrf.sameSiteOnly,

@@ -1,5 +1,6 @@
 // The baseline: a bare Express app that renders the same info view, with no middleware at all.
 import express from 'express';
+import { translators } from '../src/config/locales.js';
 import { viewsDir } from '../src/config/paths.js';
 
 const app = express();
@@ -7,5 +8,7 @@ app.set('view engine', 'ejs');
 app.set('views', viewsDir);
 app.enable('view cache');
 const user = { id: 'bench_user', name: 'Bench', sid: 'sid' };
-app.get('/user/info', (_req, res) => res.render('info', { user }));
+// What the site's middleware would have put on res.locals: the language and a CSRF token for logout.
+const locals = { lang: 'ko', t: translators.ko, langSwitch: { lang: 'en', href: '?lang=en' }, csrfToken: '0'.repeat(129) }; // as long as a real token
+app.get('/user/info', (_req, res) => res.render('info', { user, ...locals }));
 app.listen(Number(process.env.PORT), '127.0.0.1');

@@ -68,6 +68,15 @@ else
   echo "no chromium: the browser tests will be skipped (sudo apt-get install -y chromium to run them)"
 fi
 
+step "Korean font for the browser tests' screenshots"
+if dpkg -s fonts-nanum >/dev/null 2>&1; then
+  echo "fonts-nanum is installed"
+elif is_root; then
+  apt_install fonts-nanum
+else
+  echo "no Korean font: screenshots show boxes for Hangul (sudo apt-get install -y fonts-nanum)"
+fi
+
 step "Database and account"
 npx tsx scripts/provision-db.ts
 

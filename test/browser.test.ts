@@ -1,14 +1,29 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { makeSite, PASSWORD, uniqueId } from './helpers/site.js';
+import { projectRoot } from '../src/config/paths.js';
+import type { Lang } from '../src/utils/i18n.js';
+import { en, ko } from './helpers/i18n.js';
+import { makeSite, PASSWORD } from './helpers/site.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Without the background-networking flags Chromium keeps dialling out of this machine's closed network.
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+// `npm run screenshots` refreshes the README's pictures; otherwise they are made (and checked) in a temporary folder.
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.join(projectRoot, 'docs', 'screenshots') : path.join(os.tmpdir(), 'login-page-screenshots');
+const WIDTHS = { desktop: { width: 1280, height: 800 }, phone: { width: 375, height: 740 } };
+const NARROWEST = 320;
+
+const PEOPLE: Record<Lang, { locale: string; id: string; name: string }> = {
+  ko: { locale: 'ko-KR', id: 'minjun_kim', name: '김민준' },
+  en: { locale: 'en-US', id: 'emma_wilson', name: 'Emma Wilson' },
+};
 
 async function listen(server: http.Server): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -16,27 +31,47 @@ async function listen(server: http.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/** axe-core on the page as it is, in light and dark colours: no "serious" or "critical" violation. */
+async function expectAccessible(page: Page, label: string): Promise<void> {
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const { violations } = await new AxeBuilder({ page }).analyze();
+    const grave = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    expect(grave.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), `${label}, ${colorScheme}`).to.deep.equal([]);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/** Screenshots at desktop and phone width; down to 320 px nothing may stick out sideways. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.setViewportSize({ width: NARROWEST, height: 640 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow, `${name} at ${NARROWEST} px`).to.equal(0);
+  for (const [width, size] of Object.entries(WIDTHS)) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize(WIDTHS.desktop);
+}
+
 describe('in a real browser (headless Chromium)', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
   let site: http.Server;
   let base: string;
-  const cspViolations: string[] = [];
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
+      // CI must run these checks: there a missing browser is a failure, not a skip.
+      if (process.env.CI) throw new Error(`no browser at ${CHROMIUM}: npm run setup installs Debian's chromium when run as root`);
       console.log(`    (skipped: no browser at ${CHROMIUM}; npm run setup installs Debian's chromium when run as root)`);
       this.skip();
     }
+    mkdirSync(SCREENSHOTS, { recursive: true });
     const { app } = await makeSite({ ACCESS_TOKEN_TTL: '1s', REFRESH_REUSE_GRACE: '10s' });
     site = http.createServer(app);
     base = `http://127.0.0.1:${await listen(site)}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    context = await browser.newContext();
-    page = await context.newPage();
-    page.on('console', (message) => message.text().includes('Content Security Policy') && cspViolations.push(message.text()));
   });
 
   after(async () => {
@@ -44,65 +79,158 @@ describe('in a real browser (headless Chromium)', function () {
     site?.close();
   });
 
-  const authCookies = async () => (await context.cookies()).filter((c) => c.name.endsWith('Token'));
-  const id = uniqueId();
+  for (const lang of ['ko', 'en'] as const) {
+    const t = { ko, en }[lang];
+    const person = PEOPLE[lang];
 
-  it('registers, logs in and shows the info page with its styles and no CSP violation', async () => {
-    await page.goto(`${base}/user/register`);
-    await page.fill('#id', id);
-    await page.fill('#name', '김민준 <b>');
-    await page.fill('#password', PASSWORD);
-    await page.fill('#confirmPassword', PASSWORD);
-    await Promise.all([page.waitForURL(`${base}/user/login`), page.click('button[type=submit]')]);
-    expect(await page.textContent('.notice')).to.include('Please log in');
+    describe(`the whole journey in ${lang === 'ko' ? 'Korean' : 'English'} (the browser asks for ${person.locale})`, () => {
+      let context: BrowserContext;
+      let page: Page;
+      const cspViolations: string[] = [];
+      const authCookies = async () => (await context.cookies()).filter((c) => c.name.endsWith('Token'));
+      const greeting = t('info.greeting', { name: person.name });
 
-    await page.fill('#id', id.toUpperCase());
-    await page.fill('#password', PASSWORD);
-    await Promise.all([page.waitForURL(`${base}/user/info`), page.click('button[type=submit]')]);
-    expect(await page.textContent('h1')).to.equal('김민준 <b>님');
-    const background = await page.$eval('a.button', (link) => getComputedStyle(link).backgroundColor);
-    expect(background).to.equal('rgb(47, 111, 223)');
-    expect(cspViolations).to.deep.equal([]);
-    await page.screenshot({ path: '/tmp/login-page-info.png' });
-  });
+      before(async () => {
+        context = await browser.newContext({ locale: person.locale, viewport: WIDTHS.desktop });
+        page = await context.newPage();
+        page.on('console', (message) => message.text().includes('Content Security Policy') && cspViolations.push(message.text()));
+      });
+      after(() => context?.close());
 
-  it('silently reissues the access cookie once the access token has expired', async () => {
-    const before = await authCookies();
-    await page.waitForTimeout(1500);
-    await page.reload();
-    expect(await page.textContent('h1')).to.equal('김민준 <b>님');
-    const after = await authCookies();
-    const value = (cookies: typeof before, name: string) => cookies.find((c) => c.name === name)?.value;
-    expect(value(after, 'accessToken')).to.not.equal(value(before, 'accessToken'));
-    expect(value(after, 'refreshToken')).to.not.equal(value(before, 'refreshToken'));
-    expect(after.every((c) => c.httpOnly && c.sameSite === 'Strict')).to.equal(true);
-  });
+      it('registers after correcting the marked fields, logs in, and sees the info page with its styles', async () => {
+        await page.goto(`${base}/user/register`);
+        expect(await page.getAttribute('html', 'lang')).to.equal(lang);
+        expect(await page.title()).to.equal(`${t('register.title')} · login-page`);
+        await expectAccessible(page, 'register');
 
-  it('a form on another site cannot log the person out (403, still logged in)', async () => {
-    const evil = http.createServer((_req, res) => {
-      res.setHeader('Content-Type', 'text/html');
-      res.end(`<form method="post" action="${base}/user/logout"><button id="go">win a prize</button></form>`);
+        await page.fill('#id', 'ab');
+        await page.fill('#name', person.name);
+        await page.fill('#password', 'short');
+        await page.fill('#confirmPassword', 'short');
+        await Promise.all([page.waitForURL(`${base}/user/register`), page.click('button[type=submit]')]);
+        expect(await page.textContent('[role=alert]')).to.equal(t('register.invalid'));
+        expect(await page.textContent('#id-error')).to.include(t('register.idInvalid'));
+        expect(await page.getAttribute('#password', 'aria-describedby')).to.equal('password-hint password-error');
+        expect(await page.evaluate(() => document.activeElement?.id)).to.equal('id');
+        expect(await page.inputValue('#name')).to.equal(person.name);
+        await expectAccessible(page, 'register with errors');
+        await screenshot(page, `register-errors-${lang}`);
+
+        await page.fill('#id', person.id);
+        await page.fill('#password', PASSWORD);
+        await page.fill('#confirmPassword', PASSWORD);
+        await Promise.all([page.waitForURL(`${base}/user/login`), page.click('button[type=submit]')]);
+        expect(await page.textContent('.notice')).to.equal(t('notice.registered'));
+        await expectAccessible(page, 'login with a notice');
+        await screenshot(page, `login-${lang}`);
+
+        await page.fill('#id', person.id);
+        await page.fill('#password', 'not the password');
+        await Promise.all([page.waitForURL(`${base}/user/login`), page.click('button[type=submit]')]);
+        expect(await page.textContent('[role=alert]')).to.equal(t('login.failed'));
+        expect(await page.evaluate(() => document.activeElement?.id)).to.equal('password');
+        await expectAccessible(page, 'login failed');
+
+        await page.fill('#id', person.id.toUpperCase());
+        await page.fill('#password', PASSWORD);
+        await Promise.all([page.waitForURL(`${base}/user/info`), page.click('button[type=submit]')]);
+        expect(await page.textContent('h1')).to.equal(greeting);
+        expect(await page.textContent('dd')).to.equal(person.id);
+        const button = await page.$eval('a.button', (link) => getComputedStyle(link).backgroundColor);
+        expect(button).to.equal('rgb(26, 86, 196)');
+        await expectAccessible(page, 'info');
+        await screenshot(page, `info-${lang}`);
+        expect(cspViolations).to.deep.equal([]);
+      });
+
+      it('silently reissues the access cookie once the access token has expired', async () => {
+        const before = await authCookies();
+        await page.waitForTimeout(1500);
+        await page.reload();
+        expect(await page.textContent('h1')).to.equal(greeting);
+        const after = await authCookies();
+        const value = (cookies: typeof before, name: string) => cookies.find((c) => c.name === name)?.value;
+        expect(value(after, 'accessToken')).to.not.equal(value(before, 'accessToken'));
+        expect(value(after, 'refreshToken')).to.not.equal(value(before, 'refreshToken'));
+        expect(after.every((c) => c.httpOnly && c.sameSite === 'Strict')).to.equal(true);
+      });
+
+      it('switches language with the link on the page, and remembers the choice', async () => {
+        const other = lang === 'ko' ? 'en' : 'ko';
+        await Promise.all([page.waitForURL(`${base}/user/info?lang=${other}`), page.click('a.lang-switch')]);
+        expect(await page.getAttribute('html', 'lang')).to.equal(other);
+        expect((await context.cookies()).find((c) => c.name === 'lang')).to.include({ value: other, httpOnly: true, sameSite: 'Lax' });
+        await page.goto(`${base}/user/info`);
+        expect(await page.getAttribute('html', 'lang')).to.equal(other);
+        await Promise.all([page.waitForURL(`${base}/user/info?lang=${lang}`), page.click('a.lang-switch')]);
+        expect(await page.textContent('h1')).to.equal(greeting);
+      });
+
+      it('a form on another site cannot log the person out (403, still logged in)', async () => {
+        const evil = http.createServer((_req, res) => {
+          res.setHeader('Content-Type', 'text/html');
+          res.end(`<form method="post" action="${base}/user/logout"><button id="go">win a prize</button></form>`);
+        });
+        const evilBase = `http://localhost:${await listen(evil)}`;
+        try {
+          const attack = await context.newPage();
+          await attack.goto(evilBase);
+          const [response] = await Promise.all([attack.waitForNavigation(), attack.click('#go')]);
+          expect(response?.status()).to.equal(403);
+          expect(await attack.getAttribute('html', 'lang')).to.equal(lang);
+          expect(await attack.textContent('[role=alert]')).to.equal(t('csrf.refused'));
+          await expectAccessible(attack, '403 page');
+          await attack.close();
+          await page.reload();
+          expect(await page.textContent('h1')).to.equal(greeting);
+        } finally {
+          evil.close();
+        }
+      });
+
+      it('logs out with the link: cookies gone, and Back does not show the name again', async () => {
+        await Promise.all([page.waitForURL(`${base}/user/login`), page.click('a[href="/user/logout"]')]);
+        expect(await page.textContent('.notice')).to.equal(t('notice.loggedOut'));
+        expect(await authCookies()).to.deep.equal([]);
+        await page.goBack();
+        expect(await page.textContent('body')).not.to.include(person.name);
+        expect(await page.textContent('body')).to.include(t('info.guestText'));
+        await expectAccessible(page, 'info, logged out');
+      });
+
+      it('logs out with POST /user/logout and the token the info page carries (a script on the page)', async () => {
+        await page.goto(`${base}/user/login`);
+        await page.fill('#id', person.id);
+        await page.fill('#password', PASSWORD);
+        await Promise.all([page.waitForURL(`${base}/user/info`), page.click('button[type=submit]')]);
+        const answer = await page.evaluate(async () => {
+          const token = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+          const res = await fetch('/user/logout', { method: 'POST', headers: { 'x-csrf-token': token, Accept: 'application/json' } });
+          return { status: res.status, body: await res.json() };
+        });
+        expect(answer).to.deep.equal({ status: 200, body: { success: true } });
+        expect(await authCookies()).to.deep.equal([]);
+      });
+
+      it('the 404 page', async () => {
+        const response = await page.goto(`${base}/no/such/page`);
+        expect(response?.status()).to.equal(404);
+        expect(await page.title()).to.equal(`${t('error.title.404')} · login-page`);
+        await expectAccessible(page, '404 page');
+        expect(cspViolations).to.deep.equal([]);
+      });
     });
-    const evilBase = `http://localhost:${await listen(evil)}`;
-    try {
-      const attack = await context.newPage();
-      await attack.goto(evilBase);
-      const [response] = await Promise.all([attack.waitForNavigation(), attack.click('#go')]);
-      expect(response?.status()).to.equal(403);
-      await attack.close();
-      await page.reload();
-      expect(await page.textContent('h1')).to.equal('김민준 <b>님');
-    } finally {
-      evil.close();
-    }
-  });
+  }
 
-  it('logs out with the link: cookies gone, and Back does not show the name again', async () => {
-    await Promise.all([page.waitForURL(`${base}/user/login`), page.click('a.button')]);
-    expect(await page.textContent('.notice')).to.include('logged out');
-    expect(await authCookies()).to.deep.equal([]);
-    await page.goBack();
-    expect(await page.textContent('body')).not.to.include('김민준');
-    expect(await page.textContent('body')).to.include('not logged in');
+  it('the browser finds the favicon: no request of the pages fails', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const failed: string[] = [];
+    page.on('response', (response) => response.status() >= 400 && failed.push(`${response.status()} ${response.url()}`));
+    await page.goto(`${base}/user/login`);
+    const favicon = await page.request.get(`${base}/favicon.ico`);
+    expect(favicon.status()).to.equal(200);
+    expect(failed).to.deep.equal([]);
+    await context.close();
   });
 });

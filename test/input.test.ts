@@ -4,6 +4,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { expect } from 'chai';
 import { makeSite, PASSWORD, postTo, type App } from './helpers/site.js';
+import { ko } from './helpers/i18n.js';
 
 describe('request bodies', () => {
   let app: App;
@@ -13,7 +14,7 @@ describe('request bodies', () => {
     const filler = (size: number) => ({ id: 'abcd', password: 'x'.repeat(size) });
     const over = await postTo(app, '/user/login').send(`id=abcd&password=${'x'.repeat(10_241)}`);
     expect(over.status).to.equal(413);
-    expect(over.text).to.include('too large');
+    expect(over.text).to.include(ko('error.tooLarge'));
     const json = await postTo(app, '/user/login').set('Accept', 'application/json').type('json').send(filler(11_000));
     expect(json.status).to.equal(413);
     expect(json.body).to.deep.include({ success: false });

@@ -5,6 +5,7 @@ import request from 'supertest';
 import type { RowDataPacket } from 'mysql2/promise';
 import { cookieHeader, expire, getInfo, isLoggedIn, login, makeSite, PASSWORD, postTo, register, SECRETS, setCookies, uniqueId, type App } from './helpers/site.js';
 import type { Db } from '../src/config/clients.js';
+import { ko } from './helpers/i18n.js';
 
 describe('login', () => {
   let app: App;
@@ -49,7 +50,7 @@ describe('login', () => {
     expect(wrong.status).to.equal(401);
     expect(unknown.status).to.equal(401);
     const message = (text: string) => /role="alert">([^<]*)</.exec(text)?.[1];
-    expect(message(wrong.text)).to.equal('The id or password is incorrect.');
+    expect(message(wrong.text)).to.equal(ko('login.failed'));
     expect(message(unknown.text)).to.equal(message(wrong.text));
     expect(wrong.text).to.include(`value="${id}"`);
     expect(wrong.text).not.to.include('not the password at all');
@@ -59,7 +60,7 @@ describe('login', () => {
   it('JSON failure and success', async () => {
     const bad = await post({ id, password: 'nope nope nope' }).set('Accept', 'application/json');
     expect(bad.status).to.equal(401);
-    expect(bad.body).to.deep.equal({ success: false, msg: 'The id or password is incorrect.', errors: {} });
+    expect(bad.body).to.deep.equal({ success: false, msg: ko('login.failed'), errors: {} });
     const ok = await post({ id, password: PASSWORD }).set('Accept', 'application/json');
     expect(ok.status).to.equal(200);
     expect(ok.body).to.deep.equal({ success: true });
@@ -69,7 +70,7 @@ describe('login', () => {
   it('missing fields: 400 with a message per field', async () => {
     const res = await post({ id: '' });
     expect(res.status).to.equal(400);
-    expect(res.text).to.include('Enter your id').and.to.include('Enter your password');
+    expect(res.text).to.include(ko('login.idRequired')).and.to.include(ko('login.passwordRequired'));
   });
 
   it('follows a same-origin next path and ignores any other', async () => {

@@ -5,6 +5,7 @@ import { createDb } from '../src/config/clients.js';
 import { loadConfig } from '../src/config/index.js';
 import { makeSite, postTo, SECRETS, uniqueId, type App } from './helpers/site.js';
 import { testStores } from './helpers/stores.js';
+import { ko } from './helpers/i18n.js';
 
 describe('pages and endpoints', () => {
   let app: App;
@@ -19,7 +20,7 @@ describe('pages and endpoints', () => {
   it('unknown paths get a 404 page, or JSON for JSON clients', async () => {
     const page = await request(app).get('/no/such/page');
     expect(page.status).to.equal(404);
-    expect(page.text).to.include('Page not found');
+    expect(page.text).to.include(ko('error.title.404')).and.to.include(ko('error.notFound'));
     const json = await request(app).get('/no/such/page').set('Accept', 'application/json');
     expect(json.status).to.equal(404);
     expect(json.body).to.deep.include({ success: false });
@@ -60,6 +61,41 @@ describe('pages and endpoints', () => {
     expect(css.headers['content-type']).to.match(/text\/css/);
     const page = await request(app).get('/user/register');
     expect(page.text).not.to.match(/<script|<style|style="/);
+  });
+
+  it('has a favicon: <link rel="icon"> on pages, and /favicon.ico answers', async () => {
+    const page = await request(app).get('/user/login');
+    const icon = /<link rel="icon" href="([^"]+)"/.exec(page.text)?.[1];
+    expect(icon).to.be.a('string');
+    const linked = await request(app).get(icon!);
+    expect(linked.status).to.equal(200);
+    expect(linked.headers['content-type']).to.match(/^image\/svg\+xml/);
+    const ico = await request(app).get('/favicon.ico');
+    expect(ico.status).to.equal(200);
+    expect(ico.headers['content-type']).to.match(/^image\/(x-icon|vnd\.microsoft\.icon)/);
+    expect(ico.body.subarray(0, 4)).to.deep.equal(Buffer.from([0, 0, 1, 0]));
+  });
+
+  it('forms: every input has a tied label and autocomplete; errors are tied and the first invalid field has the focus', async () => {
+    const inputs = (html: string) => [...html.matchAll(/<input id="(\w+)"[^>]*>/g)];
+    for (const path of ['/user/login', '/user/register']) {
+      const page = await request(app).get(path);
+      for (const [input, id] of inputs(page.text)) {
+        expect(page.text, id).to.include(`<label for="${id}">`);
+        expect(input, id).to.match(/autocomplete="(username|current-password|new-password|name)"/);
+      }
+    }
+    const login = await request(app).get('/user/login');
+    expect(login.text).to.match(/<input id="password"[^>]*autocomplete="current-password"/);
+    const res = await postTo(app, '/user/register').send({ id: uniqueId(), name: '', password: 'short', confirmPassword: 'short' });
+    expect(res.status).to.equal(400);
+    const fields = Object.fromEntries(inputs(res.text).map(([input, id]) => [id, input]));
+    expect(fields.password).to.include('autocomplete="new-password"');
+    expect(fields.id).not.to.include('aria-invalid').and.not.to.include('autofocus');
+    expect(fields.name).to.include('aria-invalid="true"').and.to.include('aria-describedby="name-error"').and.to.include('autofocus');
+    expect(fields.password).to.include('aria-invalid="true"').and.to.include('aria-describedby="password-hint password-error"').and.not.to.include('autofocus');
+    expect(res.text).to.include('<p class="field-error" id="name-error">').and.to.include('<p class="field-error" id="password-error">');
+    expect(res.text.match(/ autofocus/g)).to.have.length(1);
   });
 
   it('sends no X-Powered-By header', async () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { cookieHeader, expire, fetchFormToken, getInfo, isLoggedIn, loggedInUser, makeSite, PASSWORD, postTo, register, setCookies, uniqueId, type App } from './helpers/site.js';
+import { ko } from './helpers/i18n.js';
 
 describe('CSRF and cross-site requests', () => {
   let app: App;
@@ -25,7 +26,7 @@ describe('CSRF and cross-site requests', () => {
     ];
     for (const res of await Promise.all(attempts)) {
       expect(res.status).to.equal(403);
-      expect(res.text).to.include('another site');
+      expect(res.text).to.include(ko('csrf.refused'));
       expect(setCookies(res)).not.to.have.any.keys('accessToken', 'refreshToken');
     }
     const json = await request(app).post('/user/register').set('Accept', 'application/json').send({ id: 'abcd' });

@@ -3,6 +3,7 @@ import request from 'supertest';
 import type { RowDataPacket } from 'mysql2/promise';
 import { getInfo, login, makeSite, PASSWORD, postTo, register, setCookies, uniqueId, type App } from './helpers/site.js';
 import type { Db } from '../src/config/clients.js';
+import { ko } from './helpers/i18n.js';
 
 const form = (fields: Record<string, string>) => ({ name: 'Tester', password: PASSWORD, confirmPassword: PASSWORD, ...fields });
 
@@ -28,22 +29,22 @@ describe('registration', () => {
     expect(notice.attributes).to.match(/HttpOnly/).and.to.match(/SameSite=Strict/);
     const cookie = `notice=${encodeURIComponent(notice.value)}`;
     const page = await request(app).get('/user/login').set('Cookie', cookie);
-    expect(page.text).to.include('Your account is ready');
+    expect(page.text).to.include(ko('notice.registered'));
     expect(setCookies(page).notice.value).to.equal('');
     const plain = await request(app).get('/user/login');
-    expect(plain.text).not.to.include('Your account is ready');
+    expect(plain.text).not.to.include(ko('notice.registered'));
   });
 
   it('a notice cookie with a forged signature shows nothing', async () => {
     const page = await request(app).get('/user/login').set('Cookie', 'notice=s%3Aregistered.forged');
-    expect(page.text).not.to.include('Your account is ready');
+    expect(page.text).not.to.include(ko('notice.registered'));
   });
 
   it('invalid input: 400, a message per field, id and name kept, passwords never echoed', async () => {
     const res = await post({ id: 'ab', name: 'Kept Name', password: 'short', confirmPassword: 'short' });
     expect(res.status).to.equal(400);
     expect(res.text).to.include('value="ab"').and.to.include('value="Kept Name"');
-    expect(res.text).to.include('Use 4 to 20 letters').and.to.include('Use 8 to 128 characters');
+    expect(res.text).to.include(ko('register.idInvalid')).and.to.include(ko('register.passwordLength', { min: 8, max: 128 }));
     expect(res.text).not.to.include('value="short"');
   });
 
@@ -51,12 +52,12 @@ describe('registration', () => {
     const id = uniqueId();
     const mismatch = await post({ id, confirmPassword: 'something else entirely' });
     expect(mismatch.status).to.equal(400);
-    expect(mismatch.text).to.include('do not match');
+    expect(mismatch.text).to.include(ko('register.passwordMismatch'));
     const sameAsId = await post({ id: 'Password_Same1', password: 'password_same1', confirmPassword: 'password_same1' });
-    expect(sameAsId.text).to.include('same as the id');
+    expect(sameAsId.text).to.include(ko('register.passwordSameAsId'));
     const common = await post({ id, password: 'Password1', confirmPassword: 'Password1' });
     expect(common.status).to.equal(400);
-    expect(common.text).to.include('most common');
+    expect(common.text).to.include(ko('register.passwordCommon'));
   });
 
   it('names: 1 to 50 characters after trimming, no control characters', async () => {
@@ -71,7 +72,7 @@ describe('registration', () => {
     await register(app, { id });
     const res = await post({ id: id.toUpperCase(), name: 'Second' });
     expect(res.status).to.equal(409);
-    expect(res.text).to.include('already taken').and.to.include('value="Second"');
+    expect(res.text).to.include(ko('register.idTaken')).and.to.include('value="Second"');
   });
 
   it('a name must show something: invisible fillers, zero-width, format and bidi characters alone are refused', async () => {

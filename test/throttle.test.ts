@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { createRateLimits } from '../src/models/rateLimits.js';
 import { makeSite, PASSWORD, postTo, register, uniqueId, type App } from './helpers/site.js';
 import { redisKeyPrefix, testStores } from './helpers/stores.js';
+import { ko } from './helpers/i18n.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -24,7 +25,7 @@ describe('login throttling', () => {
     const locked = await attempt(id, PASSWORD, ip);
     expect(locked.status).to.equal(429);
     expect(Number(locked.headers['retry-after'])).to.be.within(14 * 60, 15 * 60);
-    expect(locked.text).to.include('Please wait 15 minute(s)');
+    expect(locked.text).to.include(ko('throttle.wait', { minutes: 15 }));
     expect(locked.headers['set-cookie'] ?? []).not.to.satisfy((cookies: string[]) => cookies.some((c) => c.startsWith('accessToken')));
     const json = await attempt(id, PASSWORD, ip).set('Accept', 'application/json');
     expect(json.status).to.equal(429);

@@ -15,3 +15,5 @@ function findProjectRoot(start: string): string {
 export const projectRoot = findProjectRoot(import.meta.dirname);
 export const viewsDir = path.join(projectRoot, 'views');
 export const publicDir = path.join(projectRoot, 'public');
+export const localesDir = path.join(projectRoot, 'locales');
+export const faviconPath = path.join(publicDir, 'favicon.ico');

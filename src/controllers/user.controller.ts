@@ -4,7 +4,7 @@ import type { AuthService } from '../services/auth.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
 import type { Notices } from '../middleware/notice.js';
 import { authEvent } from '../middleware/requestLog.js';
-import { HttpError } from '../utils/httpError.js';
+import { HttpError, type FieldErrors } from '../utils/httpError.js';
 import { clientOf, safeNextPath, succeed } from '../utils/http.js';
 import { hashPassword } from '../utils/password.js';
 
@@ -25,8 +25,8 @@ export function createUserController({ users, auth, cookies, notices }: { users:
     async register(req: Request, res: Response) {
       const { id, name, password } = res.locals.registration!;
       if (!(await users.create({ id, name, passwordHash: await hashPassword(password) }))) {
-        const errors = { id: 'This id is already taken.' };
-        throw new HttpError(409, 'Please choose another id.', { errors, form: { view: 'register', values: { id, name } } });
+        const errors: FieldErrors = { id: 'register.idTaken' };
+        throw new HttpError(409, 'register.chooseAnotherId', { errors, form: { view: 'register', values: { id, name } } });
       }
       authEvent(req, 'register.ok', { user: id });
       notices.set(res, 'registered');

@@ -2,7 +2,9 @@ import type { Request, RequestHandler } from 'express';
 import { doubleCsrf } from 'csrf-csrf';
 import { HttpError } from '../utils/httpError.js';
 
-const refusal = () => new HttpError(403, 'This form has expired or was sent from another site. Please reload the page and try again.');
+const SESSION_TOKENS_KEPT = 10_000;
+
+const refusal = () => new HttpError(403, 'csrf.refused');
 
 /**
  * True when the browser says the request comes from another site (or an opaque origin). The site's own origin
@@ -28,11 +30,13 @@ function isCrossSite(req: Request, publicOrigin: string | undefined): boolean {
  * a sibling subdomain from planting a cookie of its own.
  */
 export function createCsrf({ secret, isProduction, publicOrigin }: { secret: string; isProduction: boolean; publicOrigin?: string | undefined }) {
+  const cookieName = isProduction ? '__Host-csrf' : 'csrf';
+  const cookieOptions = { httpOnly: true, sameSite: 'strict', path: '/', secure: isProduction } as const;
   const { doubleCsrfProtection, generateCsrfToken } = doubleCsrf({
     getSecret: () => secret,
     getSessionIdentifier: () => '',
-    cookieName: isProduction ? '__Host-csrf' : 'csrf',
-    cookieOptions: { httpOnly: true, sameSite: 'strict', path: '/', secure: isProduction },
+    cookieName,
+    cookieOptions,
     getCsrfTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : req.get('x-csrf-token')),
   });
 
@@ -47,7 +51,23 @@ export function createCsrf({ secret, isProduction, publicOrigin }: { secret: str
     next();
   };
 
-  return { sameSiteOnly, requireToken, provideToken };
+  // The info page is the hot path: a session's logout token is made once (random bytes and an HMAC) and reused.
+  const sessionTokens = new Map<string, string>();
+  const provideSessionToken: RequestHandler = (req, res, next) => {
+    const sid: string = res.locals.user!.sid;
+    let token = sessionTokens.get(sid);
+    if (token === undefined) {
+      token = generateCsrfToken(req, res);
+      if (sessionTokens.size >= SESSION_TOKENS_KEPT) sessionTokens.delete(sessionTokens.keys().next().value!);
+      sessionTokens.set(sid, token);
+    } else if (req.cookies?.[cookieName] !== token) {
+      res.cookie(cookieName, token, cookieOptions);
+    }
+    res.locals.csrfToken = token;
+    next();
+  };
+
+  return { sameSiteOnly, requireToken, provideToken, provideSessionToken };
 }
 
 /**

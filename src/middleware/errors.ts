@@ -1,17 +1,23 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { StoreUnavailableError } from '../models/storeErrors.js';
-import { HttpError } from '../utils/httpError.js';
+import { HttpError, type FieldErrors } from '../utils/httpError.js';
 import { wantsJson } from '../utils/http.js';
+import { DEFAULT_LANG, translate, type MessageKey, type Translate } from '../utils/i18n.js';
+import { speak } from './language.js';
 
-export const notFound: RequestHandler = (_req, _res, next) => next(new HttpError(404, 'Page not found.'));
+export const notFound: RequestHandler = (_req, _res, next) => next(new HttpError(404, 'error.notFound'));
 
 // body-parser marks its own errors (413, 400, 415) as safe to show; their wording is replaced with ours.
-const BODY_ERRORS: Record<number, string> = {
-  400: 'The request could not be read.',
-  413: 'The request is too large.',
-  415: 'This kind of request body is not supported.',
+const BODY_ERRORS: Record<number, MessageKey> = {
+  400: 'error.badRequest',
+  413: 'error.tooLarge',
+  415: 'error.unsupportedBody',
 };
+
+// The error page's heading names the failure; any other status gets the generic one.
+const HEADINGS = new Set([400, 403, 404, 413, 415, 429, 500, 503]);
+const headingOf = (status: number) => `error.title.${HEADINGS.has(status) ? status : 500}` as MessageKey;
 
 const UNAVAILABLE_RETRY_SECONDS = '5';
 
@@ -19,14 +25,19 @@ function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof StoreUnavailableError) {
     const headers = { 'Retry-After': UNAVAILABLE_RETRY_SECONDS };
-    return new HttpError(503, 'This service is temporarily unavailable. Your session is kept; please try again in a moment.', { headers });
+    return new HttpError(503, 'error.unavailable', { headers });
   }
   const { status, expose } = err as { status?: number; expose?: boolean };
   if (expose && status && BODY_ERRORS[status]) return new HttpError(status, BODY_ERRORS[status]);
-  return new HttpError(500, 'Something went wrong on our side. Please try again.');
+  return new HttpError(500, 'error.internal');
 }
 
-/** The one place that turns an error into a page or JSON. Nothing of the original error reaches the client. */
+const translateAll = (t: Translate, errors: FieldErrors) => Object.fromEntries(Object.entries(errors).map(([field, message]) => [field, translate(t, message)]));
+
+/**
+ * The one place that turns an error into a page or JSON, in the person's language: errors carry message keys
+ * and are translated only here. Nothing of the original error reaches the client.
+ */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
     const failure = toHttpError(err);
@@ -37,14 +48,18 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       logger.error({ err: { name, message, code, stack }, method: req.method, path: req.path }, 'request failed');
     }
     if (res.headersSent) return next(err);
-    const { errors = {}, form, headers = {} } = failure.details;
+    if (!res.locals.t) speak(res, DEFAULT_LANG);
+    const { t } = res.locals;
+    const { params, form, headers = {} } = failure.details;
+    const msg = t(failure.key, params);
+    const errors = translateAll(t, failure.details.errors ?? {});
     res.status(failure.status).set(headers);
     if (wantsJson(req)) {
-      res.json({ success: false, msg: failure.message, errors });
+      res.json({ success: false, msg, errors });
     } else if (form) {
-      res.render(form.view, { msg: failure.message, errors, values: form.values });
+      res.render(form.view, { msg, errors, values: form.values });
     } else {
-      res.render('error', { status: failure.status, msg: failure.message });
+      res.render('error', { titleKey: headingOf(failure.status), msg });
     }
   };
 }

@@ -28,3 +28,9 @@ export function createJwtAuth(auth: AuthService, cookies: AuthCookies): RequestH
 
 /** After jwt_auth: the login and register pages send a logged-in visitor on to the info page. */
 export const redirectLoggedIn: RequestHandler = (_req, res, next) => (res.locals.user ? res.redirect('/user/info') : next());
+
+/** After jwt_auth: runs `handler` for a logged-in visitor only. */
+export const ifLoggedIn =
+  (handler: RequestHandler): RequestHandler =>
+  (req, res, next) =>
+    res.locals.user ? handler(req, res, next) : next();

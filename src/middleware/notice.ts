@@ -1,10 +1,11 @@
 import type { RequestHandler, Response } from 'express';
+import type { MessageKey } from '../utils/i18n.js';
 
 // One-time messages after a redirect. The cookie holds a key, never free text, and is signed.
 export const NOTICES = {
-  registered: 'Your account is ready. Please log in.',
-  loggedOut: 'You have logged out.',
-} as const;
+  registered: 'notice.registered',
+  loggedOut: 'notice.loggedOut',
+} as const satisfies Record<string, MessageKey>;
 
 export type NoticeKey = keyof typeof NOTICES;
 export type Notices = ReturnType<typeof createNotices>;

@@ -7,8 +7,8 @@ import { loginForm } from './validate.js';
 
 /** 429 with Retry-After, and the form again with a message that says how long to wait. */
 function tooMany(waitMs: number, form: FormContext): HttpError {
-  const message = `Too many attempts. Please wait ${Math.max(1, Math.ceil(waitMs / 60_000))} minute(s) and try again.`;
-  return new HttpError(429, message, { form, headers: { 'Retry-After': String(Math.ceil(waitMs / 1000)) } });
+  const params = { minutes: Math.max(1, Math.ceil(waitMs / 60_000)) };
+  return new HttpError(429, 'throttle.wait', { params, form, headers: { 'Retry-After': String(Math.ceil(waitMs / 1000)) } });
 }
 
 /** Reserves the attempt (counted as a failure until it proves otherwise); a spent limit is 429, even for the right password. */

@@ -1,9 +1,10 @@
 import type { Request, RequestHandler } from 'express';
-import { HttpError, type FormContext } from '../utils/httpError.js';
+import { HttpError, type FieldErrors, type FormContext } from '../utils/httpError.js';
+import type { MessageKey } from '../utils/i18n.js';
 import { checkRegistration, isPlausibleLogin } from '../utils/inputRules.js';
 import { safeNextPath } from '../utils/http.js';
 
-export const LOGIN_FAILED = 'The id or password is incorrect.';
+export const LOGIN_FAILED: MessageKey = 'login.failed';
 
 const field = (req: Request, name: string): string => {
   const value: unknown = req.body?.[name];
@@ -16,13 +17,13 @@ export const loginForm = (req: Request): FormContext => ({
   values: { id: field(req, 'id').slice(0, 100), next: safeNextPath(req.body?.next) ?? '' },
 });
 
-export const loginFailure = (req: Request, status: number, message: string, errors: Record<string, string> = {}): HttpError =>
+export const loginFailure = (req: Request, status: number, message: MessageKey, errors: FieldErrors = {}): HttpError =>
   new HttpError(status, message, { errors, form: loginForm(req) });
 
 export const validateRegister: RequestHandler = (req, res, next) => {
   const { registration, values, errors } = checkRegistration(req.body ?? {});
   if (Object.keys(errors).length > 0) {
-    return next(new HttpError(400, 'Please correct the marked fields.', { errors, form: { view: 'register', values } }));
+    return next(new HttpError(400, 'register.invalid', { errors, form: { view: 'register', values } }));
   }
   res.locals.registration = registration;
   next();
@@ -31,10 +32,10 @@ export const validateRegister: RequestHandler = (req, res, next) => {
 export const validateLogin: RequestHandler = (req, _res, next) => {
   const id = field(req, 'id');
   const password = field(req, 'password');
-  const errors: Record<string, string> = {};
-  if (!id) errors.id = 'Enter your id.';
-  if (!password) errors.password = 'Enter your password.';
-  if (Object.keys(errors).length > 0) return next(loginFailure(req, 400, 'Please enter your id and password.', errors));
+  const errors: FieldErrors = {};
+  if (!id) errors.id = 'login.idRequired';
+  if (!password) errors.password = 'login.passwordRequired';
+  if (Object.keys(errors).length > 0) return next(loginFailure(req, 400, 'login.missing', errors));
   // No account can match, so skip the password hashing and fail as any wrong password does.
   if (!isPlausibleLogin(id, password)) return next(loginFailure(req, 401, LOGIN_FAILED));
   next();

@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import type { createUserController } from '../controllers/user.controller.js';
 import { ownPagesOnly } from '../middleware/csrf.js';
-import { redirectLoggedIn } from '../middleware/jwt_auth.js';
+import { ifLoggedIn, redirectLoggedIn } from '../middleware/jwt_auth.js';
 import { validateLogin, validateRegister } from '../middleware/validate.js';
 
 // Every answer under /user is personal or about authentication: never cache it.
@@ -10,7 +10,7 @@ const noStore: RequestHandler = (_req, res, next) => {
   next();
 };
 
-export function userRoutes({ userController: user, jwtAuth, readNotice, formToken, acceptForm, throttleLogin, throttleRegister, localLogin }: {
+export function userRoutes({ userController: user, jwtAuth, readNotice, formToken, logoutToken, acceptForm, throttleLogin, throttleRegister, localLogin }: {
   userController: ReturnType<typeof createUserController>;
   jwtAuth: RequestHandler;
   /** Shows (once) a notice left by the previous response. */
@@ -22,6 +22,8 @@ export function userRoutes({ userController: user, jwtAuth, readNotice, formToke
   localLogin: RequestHandler;
   /** Puts a CSRF token on the pages that render a form (and on posts that may render it again). */
   formToken: RequestHandler;
+  /** The same for a logged-in visitor's logout, made once per session. */
+  logoutToken: RequestHandler;
 }): Router {
   const router = Router();
   router.use(noStore);
@@ -29,7 +31,7 @@ export function userRoutes({ userController: user, jwtAuth, readNotice, formToke
   router.post('/register', acceptForm, formToken, validateRegister, throttleRegister, user.register);
   router.get('/login', jwtAuth, redirectLoggedIn, readNotice, formToken, user.renderLoginPage);
   router.post('/login', acceptForm, formToken, validateLogin, throttleLogin, localLogin, user.login);
-  router.get('/info', jwtAuth, readNotice, user.renderInfoPage);
+  router.get('/info', jwtAuth, readNotice, ifLoggedIn(logoutToken), user.renderInfoPage);
   router.get('/logout', ownPagesOnly, user.logout);
   router.post('/logout', acceptForm, user.logout);
   return router;

@@ -1,6 +1,8 @@
 import type { AuthUser } from '../services/auth.service.js';
 import type { User as Account } from '../models/user.js';
 import type { Registration } from '../utils/inputRules.js';
+import type { Lang, MessageKey, Translate } from '../utils/i18n.js';
+import type { LanguageSwitch } from '../middleware/language.js';
 
 declare global {
   namespace Express {
@@ -8,7 +10,12 @@ declare global {
       user?: AuthUser;
       /** Set by jwt_auth in case 4: the cookies were just cleared. */
       sessionEnded?: boolean;
-      notice?: string;
+      notice?: MessageKey;
+      /** The page's language, its translator and the link to the other language (middleware/language.ts). */
+      lang: Lang;
+      t: Translate;
+      langSwitch: LanguageSwitch;
+      csrfToken?: string;
       /** The account the local-login strategy accepted. */
       account?: Account;
       registration?: Registration;

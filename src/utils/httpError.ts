@@ -1,4 +1,7 @@
-export type FieldErrors = Record<string, string>;
+import type { Message, MessageKey, Params } from './i18n.js';
+
+/** Field name → what is wrong with it. */
+export type FieldErrors = Record<string, Message>;
 
 /** A form to show again with the failure: which view, and the values to keep (never passwords). */
 export interface FormContext {
@@ -6,14 +9,17 @@ export interface FormContext {
   values: Record<string, string>;
 }
 
-/** An expected failure: its status and message are safe to show to the person. */
+/**
+ * An expected failure: its status, and a message key (with `params` for its placeholders) that the error
+ * handler translates into the person's language. Its `message` is the key.
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    message: string,
-    readonly details: { errors?: FieldErrors; form?: FormContext; headers?: Record<string, string> } = {},
+    readonly key: MessageKey,
+    readonly details: { params?: Params; errors?: FieldErrors; form?: FormContext; headers?: Record<string, string> } = {},
   ) {
-    super(message);
+    super(key);
     this.name = 'HttpError';
   }
 }

@@ -1,10 +1,11 @@
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { FieldErrors } from './httpError.js';
+import type { Message } from './i18n.js';
 
 export const ID_PATTERN = /^[A-Za-z0-9_]{4,20}$/;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 128;
-const NAME_MAX = 50;
+export const NAME_MAX = 50;
 // Control, format (bidi marks, zero-width spaces, soft hyphen...), line and paragraph separators, surrogate,
 // private-use and unassigned code points. Zero-width (non-)joiners stay where emoji sequences and some scripts
 // need them: between two visible characters.
@@ -34,21 +35,21 @@ export function checkRegistration(body: Record<string, unknown>): { registration
   const password = text(body.password) ?? '';
   const errors: FieldErrors = {};
 
-  if (!ID_PATTERN.test(id)) errors.id = 'Use 4 to 20 letters (a-z, A-Z), digits or underscores.';
-  if (codePoints(name) < 1 || codePoints(name) > NAME_MAX) errors.name = `Enter a name of 1 to ${NAME_MAX} characters.`;
-  else if (UNPRINTABLE.test(name) || !VISIBLE.test(name)) errors.name = 'The name may not contain control or invisible characters.';
+  if (!ID_PATTERN.test(id)) errors.id = 'register.idInvalid';
+  if (codePoints(name) < 1 || codePoints(name) > NAME_MAX) errors.name = { key: 'register.nameLength', params: { max: NAME_MAX } };
+  else if (UNPRINTABLE.test(name) || !VISIBLE.test(name)) errors.name = 'register.nameUnprintable';
   const passwordProblem = checkPassword(password, id);
   if (passwordProblem) errors.password = passwordProblem;
-  else if (text(body.confirmPassword) !== password) errors.confirmPassword = 'The two passwords do not match.';
+  else if (text(body.confirmPassword) !== password) errors.confirmPassword = 'register.passwordMismatch';
 
   return { registration: { id, name, password }, values: { id: id.slice(0, 100), name: name.slice(0, 200) }, errors };
 }
 
-function checkPassword(password: string, id: string): string | undefined {
+function checkPassword(password: string, id: string): Message | undefined {
   const length = codePoints(password);
-  if (length < PASSWORD_MIN || length > PASSWORD_MAX) return `Use ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`;
-  if (password.toLowerCase() === id.toLowerCase()) return 'The password may not be the same as the id.';
-  if (COMMON_PASSWORDS.has(password.toLowerCase())) return 'This password is among the most common ones; choose another.';
+  if (length < PASSWORD_MIN || length > PASSWORD_MAX) return { key: 'register.passwordLength', params: { min: PASSWORD_MIN, max: PASSWORD_MAX } };
+  if (password.toLowerCase() === id.toLowerCase()) return 'register.passwordSameAsId';
+  if (COMMON_PASSWORDS.has(password.toLowerCase())) return 'register.passwordCommon';
   return undefined;
 }
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type request from 'supertest';
+import { ko } from './i18n.js';
 import { setCookies } from './site.js';
 
 const FEW_SECONDS = 4000;
@@ -11,7 +12,7 @@ export async function expectUnavailable(pending: PromiseLike<request.Response>) 
   expect(res.status, res.text).to.equal(503);
   expect(Date.now() - started).to.be.below(FEW_SECONDS);
   expect(res.headers['retry-after']).to.match(/^\d+$/);
-  expect(res.text).to.match(/temporarily unavailable/i);
+  expect(res.text).to.include(ko('error.unavailable'));
   expect(setCookies(res)).not.to.have.any.keys('accessToken', 'refreshToken');
   return res;
 }

@@ -6,6 +6,8 @@ import { expect } from 'chai';
 import type { Logger } from 'pino';
 import { createApp } from '../../app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
+import { translators } from '../../src/config/locales.js';
+import { isLang } from '../../src/utils/i18n.js';
 import { redisKeyPrefix, testStores, type TestStores } from './stores.js';
 
 export const SECRETS = {
@@ -106,4 +108,8 @@ export function expire(accessToken: string): string {
 
 export const getInfo = (app: App, tokens: Partial<Tokens>) => request(app).get('/user/info').set('Cookie', cookieHeader(tokens));
 
-export const isLoggedIn = (res: Response, name = 'Tester'): boolean => res.text.includes(`${name}님`);
+/** Logged in: the page greets the person by name (`{name}님` in Korean) in the language it declares. */
+export function isLoggedIn(res: Response, name = 'Tester'): boolean {
+  const lang = /<html lang="(\w+)">/.exec(res.text)?.[1];
+  return isLang(lang) && res.text.includes(translators[lang]('info.greeting', { name }));
+}
