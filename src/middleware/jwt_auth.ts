@@ -1,4 +1,6 @@
 import type { RequestHandler } from 'express';
+import { wantsJson } from '../utils/http.js';
+import { HttpError } from '../utils/httpError.js';
 import type { AuthService } from '../services/auth.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
 import { authEvent } from './requestLog.js';
@@ -34,3 +36,13 @@ export const ifLoggedIn =
   (handler: RequestHandler): RequestHandler =>
   (req, res, next) =>
     res.locals.user ? handler(req, res, next) : next();
+
+/**
+ * After jwt_auth: pages of the account need a logged-in visitor. Others are sent to log in and come back (303 to
+ * /user/login?next=…); JSON clients get 401.
+ */
+export const requireLogin: RequestHandler = (req, res, next) => {
+  if (res.locals.user) return next();
+  if (wantsJson(req)) return next(new HttpError(401, 'auth.loginRequired'));
+  res.redirect(303, req.method === 'GET' ? `/user/login?next=${encodeURIComponent(req.originalUrl)}` : '/user/login');
+};
