@@ -62,6 +62,15 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   });
   const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction, publicOrigin: config.publicOrigin });
   const idTag = createIdTag(config.secrets.cookie);
+  const jwtAuth = createJwtAuth(auth, cookies);
+  // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
+  const acceptForm = [
+    csrf.sameSiteOnly,
+    formOrJsonOnly,
+    bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }),
+    bodyParser.json({ limit: BODY_LIMIT }),
+    csrf.requireToken,
+  ];
 
   const app = express();
   app.disable('x-powered-by');
@@ -85,18 +94,11 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
     '/user',
     userRoutes({
       userController,
-      jwtAuth: createJwtAuth(auth, cookies),
+      jwtAuth,
       readNotice: notices.read,
       formToken: csrf.provideToken,
       logoutToken: csrf.provideSessionToken,
-      // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
-      acceptForm: [
-        csrf.sameSiteOnly,
-        formOrJsonOnly,
-        bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }),
-        bodyParser.json({ limit: BODY_LIMIT }),
-        csrf.requireToken,
-      ],
+      acceptForm,
       throttleLogin: createThrottleLogin(limits, idTag),
       throttleRegister: createThrottleRegister(limits),
       localLogin: createLocalLogin(createPassport(users), loginOutcome(limits), idTag),
