@@ -22,6 +22,7 @@ import { createRateLimits } from './src/models/rateLimits.js';
 import { createRefreshSessions } from './src/models/refreshSessions.js';
 import { createUserModel } from './src/models/user.js';
 import { healthRoutes } from './src/routes/health.route.js';
+import { sessionsRoutes } from './src/routes/sessions.route.js';
 import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
 import { createEndedSessions } from './src/services/endedSessions.js';
@@ -104,6 +105,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
       localLogin: createLocalLogin(createPassport(users), loginOutcome(limits), idTag),
     }),
   );
+  app.use('/user', sessionsRoutes({ sessions, cookies, notices, jwtAuth, acceptForm, formToken: csrf.provideToken }));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

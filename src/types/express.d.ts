@@ -1,7 +1,7 @@
 import type { AuthUser } from '../services/auth.service.js';
 import type { User as Account } from '../models/user.js';
 import type { Registration } from '../utils/inputRules.js';
-import type { Lang, MessageKey, Translate } from '../utils/i18n.js';
+import type { Lang, MessageKey, Params, Translate } from '../utils/i18n.js';
 import type { LanguageSwitch } from '../middleware/language.js';
 
 declare global {
@@ -11,6 +11,8 @@ declare global {
       /** Set by jwt_auth in case 4: the cookies were just cleared. */
       sessionEnded?: boolean;
       notice?: MessageKey;
+      /** The values of the notice's placeholders (a count). */
+      noticeParams?: Params;
       /** The page's language, its translator and the link to the other language (middleware/language.ts). */
       lang: Lang;
       t: Translate;

@@ -1,0 +1,51 @@
+import type { Request, Response } from 'express';
+import type { Notices } from '../middleware/notice.js';
+import { authEvent } from '../middleware/requestLog.js';
+import type { RefreshSessions, SessionInfo } from '../models/refreshSessions.js';
+import type { AuthCookies } from '../utils/authCookies.js';
+import { formatDateTime } from '../utils/dateTime.js';
+import { deviceInWords } from '../utils/device.js';
+import { succeed, wantsJson } from '../utils/http.js';
+import { HttpError } from '../utils/httpError.js';
+import type { Translate } from '../utils/i18n.js';
+
+/** A session as the page and its JSON show it. */
+const shown = (session: SessionInfo, currentSid: string, t: Translate) => ({
+  sid: session.sid,
+  device: deviceInWords(session.userAgent, t),
+  ip: session.ip,
+  createdAt: new Date(session.createdAt).toISOString(),
+  lastUsedAt: new Date(session.lastUsedAt).toISOString(),
+  current: session.sid === currentSid,
+});
+
+export function createSessionsController({ sessions, cookies, notices }: { sessions: RefreshSessions; cookies: AuthCookies; notices: Notices }) {
+  return {
+    async renderSessionsPage(req: Request, res: Response) {
+      const { user, t, lang } = res.locals;
+      const list = (await sessions.list(user!.id)).map((session) => shown(session, user!.sid, t));
+      if (wantsJson(req)) res.json({ sessions: list });
+      else res.render('sessions', { sessions: list, formatTime: (iso: string) => formatDateTime(lang, iso) });
+    },
+
+    async revoke(req: Request, res: Response) {
+      const user = res.locals.user!;
+      const sid: unknown = req.body.sid;
+      if (typeof sid !== 'string' || !(await sessions.revoke(user.id, sid))) throw new HttpError(404, 'sessions.notFound');
+      authEvent(req, 'session.revoked', { user: user.id, sid });
+      // Ending the session this browser is in is a logout.
+      const own = sid === user.sid;
+      if (own) cookies.clear(res);
+      notices.set(res, own ? 'loggedOut' : 'sessionRevoked');
+      succeed(req, res, own ? '/user/login' : '/user/sessions');
+    },
+
+    async revokeOthers(req: Request, res: Response) {
+      const user = res.locals.user!;
+      const count = await sessions.revokeAll(user.id, user.sid);
+      authEvent(req, 'sessions.revoked_others', { user: user.id, count });
+      notices.set(res, 'otherSessionsRevoked', count);
+      succeed(req, res, '/user/sessions');
+    },
+  };
+}
