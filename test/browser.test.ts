@@ -1,20 +1,15 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
 import { expect } from 'chai';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { projectRoot } from '../src/config/paths.js';
 import type { Lang } from '../src/utils/i18n.js';
+import { expectAccessible, launchChromium, listen, skipWithoutChromium } from './helpers/browser.js';
 import { en, ko } from './helpers/i18n.js';
 import { makeSite, PASSWORD } from './helpers/site.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// Without the background-networking flags Chromium keeps dialling out of this machine's closed network.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 // `npm run screenshots` refreshes the README's pictures; otherwise they are made (and checked) in a temporary folder.
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.join(projectRoot, 'docs', 'screenshots') : path.join(os.tmpdir(), 'login-page-screenshots');
 const WIDTHS = { desktop: { width: 1280, height: 800 }, phone: { width: 375, height: 740 } };
@@ -24,23 +19,6 @@ const PEOPLE: Record<Lang, { locale: string; id: string; name: string }> = {
   ko: { locale: 'ko-KR', id: 'minjun_kim', name: '김민준' },
   en: { locale: 'en-US', id: 'emma_wilson', name: 'Emma Wilson' },
 };
-
-async function listen(server: http.Server): Promise<number> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return (server.address() as AddressInfo).port;
-}
-
-/** axe-core on the page as it is, in light and dark colours: no "serious" or "critical" violation. */
-async function expectAccessible(page: Page, label: string): Promise<void> {
-  for (const colorScheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme });
-    const { violations } = await new AxeBuilder({ page }).analyze();
-    const grave = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    expect(grave.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), `${label}, ${colorScheme}`).to.deep.equal([]);
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
 
 /** Screenshots at desktop and phone width; down to 320 px nothing may stick out sideways. */
 async function screenshot(page: Page, name: string): Promise<void> {
@@ -61,17 +39,12 @@ describe('in a real browser (headless Chromium)', function () {
   let base: string;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      // CI must run these checks: there a missing browser is a failure, not a skip.
-      if (process.env.CI) throw new Error(`no browser at ${CHROMIUM}: npm run setup installs Debian's chromium when run as root`);
-      console.log(`    (skipped: no browser at ${CHROMIUM}; npm run setup installs Debian's chromium when run as root)`);
-      this.skip();
-    }
+    skipWithoutChromium(this);
     mkdirSync(SCREENSHOTS, { recursive: true });
     const { app } = await makeSite({ ACCESS_TOKEN_TTL: '1s', REFRESH_REUSE_GRACE: '10s' });
     site = http.createServer(app);
     base = `http://127.0.0.1:${await listen(site)}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {
