@@ -107,6 +107,15 @@ describe('the sessions page (/user/sessions)', function () {
     return /<p class="notice" role="status">([^<]*)<\/p>/.exec(next.text)?.[1];
   };
 
+  /** One account logged in `count` times, in that order. */
+  async function sessionsOfOneAccount(count: number): Promise<Tokens[]> {
+    const id = uniqueId();
+    await register(app, { id });
+    const sessions: Tokens[] = [];
+    for (let i = 0; i < count; i++) sessions.push(await login(app, id));
+    return sessions;
+  }
+
   /** One account logged in from three devices; the first is used again last, the third is this request's. */
   async function threeDevices() {
     const id = uniqueId();
@@ -185,10 +194,7 @@ describe('the sessions page (/user/sessions)', function () {
   }
 
   it('ending another session refuses its refresh token at once and its access token within 1 s; this one keeps working', async () => {
-    const id = uniqueId();
-    await register(app, { id });
-    const other = await login(app, id);
-    const mine = await login(app, id);
+    const [other, mine] = await sessionsOfOneAccount(2);
     const res = await revoke(mine, sidOf(other));
     expect(res.status).to.equal(303);
     expect(res.headers.location).to.equal('/user/sessions');
@@ -218,10 +224,7 @@ describe('the sessions page (/user/sessions)', function () {
   });
 
   it('revoke-others ends every other session, keeps this one, and says how many ended', async () => {
-    const id = uniqueId();
-    await register(app, { id });
-    const others = [await login(app, id), await login(app, id), await login(app, id)];
-    const mine = await login(app, id);
+    const [mine, ...others] = (await sessionsOfOneAccount(4)).reverse();
     const res = await revokeOthers(mine);
     expect(res.status).to.equal(303);
     expect(res.headers.location).to.equal('/user/sessions');
@@ -272,10 +275,7 @@ describe('the sessions page (/user/sessions)', function () {
   });
 
   it('a made-up, empty or missing sid: 404 (JSON too), and nothing ends', async () => {
-    const id = uniqueId();
-    await register(app, { id });
-    const other = await login(app, id);
-    const mine = await login(app, id);
+    const [other, mine] = await sessionsOfOneAccount(2);
     for (const sid of ['no-such-session', '', undefined, '*', `${sidOf(mine)}x`]) {
       expect((await revoke(mine, sid)).status, String(sid)).to.equal(404);
     }
@@ -289,10 +289,7 @@ describe('the sessions page (/user/sessions)', function () {
   });
 
   it('JSON clients: 200 { success: true } for both posts', async () => {
-    const id = uniqueId();
-    await register(app, { id });
-    const [a, b] = [await login(app, id), await login(app, id)];
-    const mine = await login(app, id);
+    const [a, b, mine] = await sessionsOfOneAccount(3);
     const one = await revoke(mine, sidOf(a)).set('Accept', 'application/json');
     expect([one.status, one.body]).to.deep.equal([200, { success: true }]);
     const all = await revokeOthers(mine).set('Accept', 'application/json');
@@ -316,10 +313,7 @@ describe('the sessions page (/user/sessions)', function () {
   });
 
   it('a post without the CSRF token, or from another site, gets 403 and ends nothing', async () => {
-    const id = uniqueId();
-    await register(app, { id });
-    const other = await login(app, id);
-    const mine = await login(app, id);
+    const [other, mine] = await sessionsOfOneAccount(2);
     const noToken = [
       request(app)
         .post('/user/sessions/revoke')
@@ -341,11 +335,7 @@ describe('the sessions page (/user/sessions)', function () {
   };
   for (const [mix, endsAllOthers] of Object.entries(MIXES)) {
     it(`20 parallel requests, ${mix}, from one account: each other session ends exactly once (no 500)`, async () => {
-      const id = uniqueId();
-      await register(app, { id });
-      const others: Tokens[] = [];
-      for (let i = 0; i < 8; i++) others.push(await login(app, id));
-      const mine = await login(app, id);
+      const [mine, ...others] = (await sessionsOfOneAccount(9)).reverse();
       const requests = Array.from({ length: 20 }, (_, i) =>
         endsAllOthers(i) ? { kind: 'others', res: revokeOthers(mine) } : { kind: 'revoke', res: revoke(mine, sidOf(others[i % others.length])) },
       );
