@@ -2,10 +2,13 @@ import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
+import { createRedis } from '../src/config/clients.js';
+import { createLogger } from '../src/config/logger.js';
 import { formatDateTime } from '../src/utils/dateTime.js';
 import { deviceInWords } from '../src/utils/device.js';
 import type { Translate } from '../src/utils/i18n.js';
 import { en, ko } from './helpers/i18n.js';
+import { expectUnavailable } from './helpers/outage.js';
 import {
   cookieHeader,
   expire,
@@ -23,6 +26,8 @@ import {
   type App,
   type Tokens,
 } from './helpers/site.js';
+import { REDIS_URL, testStores } from './helpers/stores.js';
+import { startTcpProxy } from './helpers/tcpProxy.js';
 
 const UA = {
   chromeWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
@@ -356,4 +361,37 @@ describe('the sessions page (/user/sessions)', function () {
       expect((await listed(mine)).map((s) => s.sid)).to.deep.equal([sidOf(mine)]);
     });
   }
+});
+
+describe('the sessions page while Redis is down', function () {
+  this.timeout(30_000);
+
+  it('answers 503 to the list and both posts, keeps the cookies, and ends nothing', async () => {
+    const proxy = await startTcpProxy(Number(new URL(REDIS_URL).port || 6379), new URL(REDIS_URL).hostname);
+    const redis = createRedis(`redis://127.0.0.1:${proxy.port}`, createLogger('silent'));
+    try {
+      await redis.connect();
+      const { app } = await makeSite({}, { db: (await testStores()).db, redis });
+      const id = uniqueId();
+      await register(app, { id });
+      const other = await login(app, id);
+      const mine = await login(app, id);
+      proxy.cut();
+      await expectUnavailable(request(app).get('/user/sessions').set('Cookie', cookieHeader(mine)));
+      await expectUnavailable(postTo(app, '/user/sessions/revoke', cookieHeader(mine)).send({ sid: sidOf(other) }));
+      await expectUnavailable(postTo(app, '/user/sessions/revoke-others', cookieHeader(mine)));
+      proxy.restore();
+      const started = Date.now();
+      let res = await request(app).get('/user/sessions').set('Cookie', cookieHeader(mine)).set('Accept', 'application/json');
+      while (res.status === 503 && Date.now() - started < 5000) {
+        await sleep(100);
+        res = await request(app).get('/user/sessions').set('Cookie', cookieHeader(mine)).set('Accept', 'application/json');
+      }
+      expect(res.body.sessions).to.have.length(2);
+    } finally {
+      proxy.restore();
+      await redis.close();
+      await proxy.close();
+    }
+  });
 });
