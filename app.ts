@@ -22,6 +22,7 @@ import { createRateLimits } from './src/models/rateLimits.js';
 import { createRefreshSessions } from './src/models/refreshSessions.js';
 import { createUserModel } from './src/models/user.js';
 import { healthRoutes } from './src/routes/health.route.js';
+import { adminArea } from './src/routes/admin.route.js';
 import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
 import { createEndedSessions } from './src/services/endedSessions.js';
@@ -81,27 +82,30 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.get('/favicon.ico', (_req, res) => res.sendFile(faviconPath, { maxAge: '7d' }));
   app.use(healthRoutes({ db, redis }));
   app.get('/', (_req, res) => res.redirect('/user/info'));
+  const jwtAuth = createJwtAuth(auth, cookies);
+  // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
+  const acceptForm = [
+    csrf.sameSiteOnly,
+    formOrJsonOnly,
+    bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }),
+    bodyParser.json({ limit: BODY_LIMIT }),
+    csrf.requireToken,
+  ];
   app.use(
     '/user',
     userRoutes({
       userController,
-      jwtAuth: createJwtAuth(auth, cookies),
+      jwtAuth,
       readNotice: notices.read,
       formToken: csrf.provideToken,
       logoutToken: csrf.provideSessionToken,
-      // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
-      acceptForm: [
-        csrf.sameSiteOnly,
-        formOrJsonOnly,
-        bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }),
-        bodyParser.json({ limit: BODY_LIMIT }),
-        csrf.requireToken,
-      ],
+      acceptForm,
       throttleLogin: createThrottleLogin(limits, idTag),
       throttleRegister: createThrottleRegister(limits),
       localLogin: createLocalLogin(createPassport(users), loginOutcome(limits), idTag),
     }),
   );
+  app.use('/admin', adminArea({ users, sessions, notices, jwtAuth, readNotice: notices.read, formToken: csrf.provideToken, acceptForm }));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

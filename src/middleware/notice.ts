@@ -5,6 +5,9 @@ import type { MessageKey } from '../utils/i18n.js';
 export const NOTICES = {
   registered: 'notice.registered',
   loggedOut: 'notice.loggedOut',
+  accountLocked: 'notice.accountLocked',
+  accountUnlocked: 'notice.accountUnlocked',
+  accountSessionsEnded: 'notice.accountSessionsEnded',
 } as const satisfies Record<string, MessageKey>;
 
 export type NoticeKey = keyof typeof NOTICES;
