@@ -3,7 +3,7 @@ import bodyParser from 'body-parser';
 import cookieParser from 'cookie-parser';
 import type { Logger } from 'pino';
 import type { Config } from './src/config/index.js';
-import type { Db, Redis } from './src/config/clients.js';
+import type { Stores } from './src/config/clients.js';
 import { createLogger } from './src/config/logger.js';
 import { createPassport } from './src/config/passport.js';
 import { faviconPath, publicDir, viewsDir } from './src/config/paths.js';
@@ -13,7 +13,7 @@ import { createCsrf } from './src/middleware/csrf.js';
 import { errorHandler, notFound } from './src/middleware/errors.js';
 import { createLanguage } from './src/middleware/language.js';
 import { securityHeaders } from './src/middleware/headers.js';
-import { requestLogger } from './src/middleware/requestLog.js';
+import { createIdTag, requestLogger } from './src/middleware/requestLog.js';
 import { createJwtAuth } from './src/middleware/jwt_auth.js';
 import { createLocalLogin } from './src/middleware/localLogin.js';
 import { createNotices } from './src/middleware/notice.js';
@@ -24,31 +24,34 @@ import { createUserModel } from './src/models/user.js';
 import { healthRoutes } from './src/routes/health.route.js';
 import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
+import { createEndedSessions } from './src/services/endedSessions.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
 import { NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from './src/utils/inputRules.js';
 import { createJwtUtil } from './src/utils/jwt.js';
 
 const BODY_LIMIT = 10_240;
 
-export interface AppDeps {
+export interface AppDeps extends Stores {
   config: Config;
-  db: Db;
-  redis: Redis;
   logger?: Logger;
 }
 
 /** Composes the site from its parts; the caller owns (opens and closes) the store clients. */
-export function createApp({ config, db, redis, logger = createLogger('silent') }: AppDeps): Express {
+export function createApp({ config, db, redis, subscriber, logger = createLogger('silent') }: AppDeps): Express {
   const cookies = createAuthCookies(config.isProduction);
   const notices = createNotices(config.isProduction);
   const users = createUserModel(db);
+  const endedSessions = createEndedSessions({ redis, keyPrefix: config.redisKeyPrefix, accessTtlMs: config.accessTtlMs, logger });
+  endedSessions.listen(subscriber).catch((err: Error) => logger.error({ err: { message: err.message } }, 'could not subscribe to ended sessions'));
   const sessions = createRefreshSessions(redis, {
     keyPrefix: config.redisKeyPrefix,
     idleMs: config.sessionIdleMs,
     reuseGraceMs: config.refreshReuseGraceMs,
     maxPerUser: config.maxSessionsPerUser,
+    endedLog: endedSessions.log,
   });
-  const auth = createAuthService({ jwt: createJwtUtil(config.secrets, config.accessTtlMs), sessions, refreshTtlMs: config.refreshTtlMs });
+  const jwt = createJwtUtil(config.secrets, config.accessTtlMs);
+  const auth = createAuthService({ jwt, sessions, endedSessions, refreshTtlMs: config.refreshTtlMs });
   const userController = createUserController({ users, auth, cookies, notices });
   const limits = createRateLimits(redis, {
     keyPrefix: config.redisKeyPrefix,
@@ -57,7 +60,8 @@ export function createApp({ config, db, redis, logger = createLogger('silent') }
     loginIpMaxFailures: config.login.ipMaxFailures,
     registerMaxPerIp: config.registerMaxPerIp,
   });
-  const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction });
+  const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction, publicOrigin: config.publicOrigin });
+  const idTag = createIdTag(config.secrets.cookie);
 
   const app = express();
   app.disable('x-powered-by');
@@ -93,9 +97,9 @@ export function createApp({ config, db, redis, logger = createLogger('silent') }
         bodyParser.json({ limit: BODY_LIMIT }),
         csrf.requireToken,
       ],
-      throttleLogin: createThrottleLogin(limits),
+      throttleLogin: createThrottleLogin(limits, idTag),
       throttleRegister: createThrottleRegister(limits),
-      localLogin: createLocalLogin(createPassport(users), loginOutcome(limits)),
+      localLogin: createLocalLogin(createPassport(users), loginOutcome(limits), idTag),
     }),
   );
   app.use(notFound);

@@ -21,15 +21,15 @@ function readConfig() {
 }
 
 const config = readConfig();
-const logger = createLogger(config.logLevel, { buffered: true });
-for (const warning of config.warnings) logger.warn(warning);
+const logger = createLogger(config.logLevel, { buffered: true, pretty: !config.isProduction });
 
 const stores = openStores(config, logger);
 const stopping = new AbortController();
 void migrateWhenReachable(stores.db, logger, stopping.signal);
 
 const server = createApp({ config, ...stores, logger }).listen(config.port, () => {
-  logger.info({ port: config.port }, 'login-page is listening');
+  logger.info({ port: config.port }, `login-page listening on http://localhost:${config.port}`);
+  for (const warning of config.warnings) logger.warn(warning);
 });
 
 // Slow or unfinished requests are cut off instead of holding a socket for Node's default five minutes.

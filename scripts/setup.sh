@@ -4,30 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
-fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
-is_root() { [ "$(id -u)" -eq 0 ]; }
-has_systemd() { [ -d /run/systemd/system ]; }
-answers() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
-wait_until_answers() {
-  for _ in $(seq 1 60); do answers "$1" "$2" && return 0; sleep 0.5; done
-  return 1
-}
-is_local() { case "$1" in 127.0.0.1|localhost|::1) return 0 ;; *) return 1 ;; esac; }
-
-# The effective value of a variable: the environment wins over .env, .env over the default.
-setting() {
-  node -e "require('dotenv').config({ quiet: true }); process.stdout.write(process.env[process.argv[1]] || process.argv[2])" "$1" "$2"
-}
-url_host() { node -e "process.stdout.write(new URL(process.argv[1]).hostname.replace(/^\[|\]$/g, ''))" "$1"; }
-url_port() { node -e "process.stdout.write(new URL(process.argv[1]).port || process.argv[2])" "$1" "$2"; }
-
-apt_install() {
-  is_root || fail "$* is not installed. Run: sudo apt-get update && sudo apt-get install -y $*  (then npm run setup again)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "$@" >/dev/null
-}
+# shellcheck source=lib/setup-lib.sh
+source scripts/lib/setup-lib.sh
 
 ensure_mariadb() {
   local host=$1 port=$2
@@ -69,15 +47,17 @@ step "Dependencies"
 npm install --no-audit --no-fund
 
 step "Configuration (.env)"
-node scripts/write-env.mjs
+npx tsx scripts/write-env.ts
 database_url=$(setting DATABASE_URL mysql://login_page@127.0.0.1:3306/login_page)
 redis_url=$(setting REDIS_URL redis://127.0.0.1:6379/0)
 
 step "MariaDB"
-ensure_mariadb "$(url_host "$database_url")" "$(url_port "$database_url" 3306)"
+database_host=$(url_host "$database_url" DATABASE_URL)
+ensure_mariadb "$database_host" "$(url_port "$database_url" 3306)"
 
 step "Redis"
-ensure_redis "$(url_host "$redis_url")" "$(url_port "$redis_url" 6379)"
+redis_host=$(url_host "$redis_url" REDIS_URL)
+ensure_redis "$redis_host" "$(url_port "$redis_url" 6379)"
 
 step "Browser for the end-to-end tests"
 if [ -x /usr/bin/chromium ]; then

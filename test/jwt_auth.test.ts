@@ -1,9 +1,14 @@
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
-import { expire, getInfo, isLoggedIn, loggedInUser, login, makeSite, PASSWORD, postTo, SECRETS, setCookies, type App } from './helpers/site.js';
+import { expire, getInfo, isLoggedIn, loggedInUser, login, makeSite, PASSWORD, postTo, SECRETS, setCookies, type App, type Tokens } from './helpers/site.js';
 import { ko } from './helpers/i18n.js';
+import { redisKeyPrefix, testStores } from './helpers/stores.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const claimsOf = (token: string) => jwt.decode(token) as jwt.JwtPayload;
+const jtiOf = (token: string) => claimsOf(token).jti;
+/** The same login's tokens with the access token expired: the next request refreshes. */
+const stale = (tokens: Tokens): Tokens => ({ accessToken: expire(tokens.accessToken), refreshToken: tokens.refreshToken });
 
 /** Re-signs a token's payload, with changes, by any key and algorithm: the forger's tool. */
 function forge(token: string, changes: Record<string, unknown>, key: string, algorithm: jwt.Algorithm = 'HS256'): string {
@@ -51,13 +56,21 @@ describe('jwt_auth: the four cases', () => {
     expect(isLoggedIn(again)).to.equal(true);
   });
 
-  it('case 3 never extends the absolute lifetime: the rotated refresh token keeps the login\'s deadline', async () => {
+  it('case 3 never extends the absolute lifetime: rotations a second apart keep the login\'s deadline, in the token and in Redis', async () => {
     const user = await loggedInUser(app);
-    const res = await getInfo(app, { accessToken: expire(user.accessToken), refreshToken: user.refreshToken });
-    const before = jwt.decode(user.refreshToken) as jwt.JwtPayload;
-    const after = jwt.decode(setCookies(res).refreshToken.value) as jwt.JwtPayload;
-    expect(after.exp).to.equal(before.exp);
-    expect(after.jti).to.not.equal(before.jti);
+    const deadline = claimsOf(user.refreshToken).exp! * 1000;
+    let tokens: Tokens = user;
+    for (let i = 0; i < 2; i++) {
+      await sleep(1100);
+      const cookies = setCookies(await getInfo(app, stale(tokens)));
+      tokens = { accessToken: cookies.accessToken.value, refreshToken: cookies.refreshToken.value };
+      expect(claimsOf(tokens.refreshToken).exp! * 1000).to.equal(deadline);
+      expect(Number(/Max-Age=(\d+)/.exec(cookies.refreshToken.attributes)?.[1]) * 1000).to.be.at.most(deadline - Date.now() + 1000);
+    }
+    const { redis } = await testStores();
+    const key = `${redisKeyPrefix}session:{${user.id}}:${claimsOf(user.accessToken).sid}`;
+    expect(Number(await redis.hGet(key, 'absExp'))).to.be.within(deadline, deadline + 999);
+    expect(await redis.pTTL(key)).to.be.at.most(deadline + 1000 - Date.now());
   });
 
   it('case 4: an expired access token without a refresh cookie is not reissued; both cookies are cleared once', async () => {
@@ -119,9 +132,11 @@ describe('jwt_auth: forged and confused tokens are case 4', () => {
   it('an expired access token with alg none and the victim\'s valid refresh token', () =>
     expectRefused({ accessToken: unsignedToken(expire(user.accessToken)), refreshToken: user.refreshToken }));
 
-  it('a refresh token from another session of the same user', async () => {
+  it('a refresh token from another session of the same user, and neither session is touched', async () => {
+    const mine = await login(app, user.id);
     const other = await login(app, user.id);
-    await expectRefused({ accessToken: expire(user.accessToken), refreshToken: other.refreshToken });
+    await expectRefused({ accessToken: expire(mine.accessToken), refreshToken: other.refreshToken });
+    for (const session of [mine, other]) expect(isLoggedIn(await getInfo(app, stale(session)), 'Victim')).to.equal(true);
   });
 
   it('an access token presented as the refresh token', () =>
@@ -142,24 +157,39 @@ describe('refresh rotation, grace and reuse', () => {
     const tokens = { accessToken: expire(user.accessToken), refreshToken: user.refreshToken };
     const responses = await Promise.all(Array.from({ length: 10 }, () => getInfo(app, tokens)));
     expect(responses.map((res) => isLoggedIn(res))).to.deep.equal(Array(10).fill(true));
-    const rotated = responses.filter((res) => setCookies(res).refreshToken);
-    expect(rotated).to.have.length(1);
     expect(responses.every((res) => setCookies(res).accessToken?.value)).to.equal(true);
-    // The one rotated refresh token is the session's current one.
-    const newest = setCookies(rotated[0]).refreshToken.value;
+    // One rotation: every response carries the same successor (a second rotation would have made another jti).
+    const jtis = new Set(responses.map((res) => jtiOf(setCookies(res).refreshToken.value)));
+    expect(jtis.size).to.equal(1);
+    expect([...jtis][0]).to.not.equal(jtiOf(user.refreshToken));
+    const newest = setCookies(responses[0]).refreshToken.value;
     const later = await getInfo(app, { accessToken: expire(user.accessToken), refreshToken: newest });
     expect(isLoggedIn(later)).to.equal(true);
   });
 
-  it('within the grace window the old refresh token gets a new access cookie and no new refresh cookie', async () => {
+  it('within the grace window the old refresh token gets a new access cookie and the same successor again', async () => {
     const { app } = await makeSite({ REFRESH_REUSE_GRACE: '10s' });
     const user = await loggedInUser(app);
     const tokens = { accessToken: expire(user.accessToken), refreshToken: user.refreshToken };
-    await getInfo(app, tokens);
+    const first = setCookies(await getInfo(app, tokens)).refreshToken.value;
     const res = await getInfo(app, tokens);
     expect(isLoggedIn(res)).to.equal(true);
     expect(setCookies(res).accessToken.value).to.not.equal('');
-    expect(setCookies(res).refreshToken).to.equal(undefined);
+    expect(jtiOf(setCookies(res).refreshToken.value)).to.equal(jtiOf(first));
+  });
+
+  it('a rotating response that never reached the browser heals: the retry within the grace window carries the successor', async () => {
+    const { app } = await makeSite({ REFRESH_REUSE_GRACE: '300ms' });
+    const user = await loggedInUser(app);
+    const stale = { accessToken: expire(user.accessToken), refreshToken: user.refreshToken };
+    await getInfo(app, stale); // rotates; its answer is lost
+    const retry = setCookies(await getInfo(app, stale));
+    await sleep(500);
+    // The browser holds what the retry set: after the grace window that is the current token, not a reused one.
+    const later = await getInfo(app, { accessToken: expire(retry.accessToken.value), refreshToken: retry.refreshToken.value });
+    expect(isLoggedIn(later)).to.equal(true);
+    // Exactly one refresh token stays valid: the original one now counts as reuse.
+    expect(isLoggedIn(await getInfo(app, stale))).to.equal(false);
   });
 
   it('after the grace window the old refresh token revokes the whole session, newest token included', async () => {

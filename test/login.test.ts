@@ -101,6 +101,20 @@ describe('login', () => {
     expect(isLoggedIn(current, 'Logger')).to.equal(true);
   });
 
+  it('logging in again at MAX_SESSIONS_PER_USER replaces the carried session and leaves the other devices alone', async () => {
+    const { app: capped } = await makeSite({ MAX_SESSIONS_PER_USER: '2' });
+    const user = uniqueId();
+    await register(capped, { id: user, name: 'Capped' });
+    const otherDevice = await login(capped, user);
+    const browser = await login(capped, user);
+    const again = await login(capped, user, PASSWORD, cookieHeader(browser));
+    const refreshes = (tokens: { accessToken: string; refreshToken: string }) =>
+      getInfo(capped, { accessToken: expire(tokens.accessToken), refreshToken: tokens.refreshToken }).then((res) => isLoggedIn(res, 'Capped'));
+    expect(await refreshes(otherDevice)).to.equal(true);
+    expect(await refreshes(again)).to.equal(true);
+    expect(await refreshes(browser)).to.equal(false);
+  });
+
   it('re-hashes a password stored with older argon2 parameters on a successful login', async () => {
     const oldId = uniqueId();
     await register(app, { id: oldId });

@@ -39,6 +39,21 @@ describe('logout', () => {
     expect(await refreshWorks(user)).to.equal(true);
   });
 
+  it('a GET from a sibling subdomain or another site (Sec-Fetch-Site) changes nothing; one from our pages or typed logs out', async () => {
+    for (const site of ['same-site', 'cross-site']) {
+      const user = await loggedInUser(app);
+      const res = await request(app).get('/user/logout').set('Cookie', cookieHeader(user)).set('Sec-Fetch-Site', site);
+      expect(res.status).to.equal(303);
+      expect(res.headers['set-cookie']).to.equal(undefined);
+      expect(await refreshWorks(user)).to.equal(true);
+    }
+    for (const site of ['same-origin', 'none']) {
+      const user = await loggedInUser(app);
+      await request(app).get('/user/logout').set('Cookie', cookieHeader(user)).set('Sec-Fetch-Site', site);
+      expect(await refreshWorks(user)).to.equal(false);
+    }
+  });
+
   it('forged tokens revoke nothing', async () => {
     const user = await loggedInUser(app);
     const forged = user.refreshToken.slice(0, -4) + 'AAAA';

@@ -36,4 +36,29 @@ describe('logs', () => {
       expect(everything).not.to.include(secret);
     }
   });
+
+  it('names a failed or throttled id by a keyed tag, never by its text (people type passwords into the id box)', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(...String(chunk).trim().split('\n')), done()) });
+    const logger = pino({ level: 'info' }, sink);
+    const { app } = await makeSite({ LOGIN_MAX_FAILURES: '1' }, await testStores(), logger);
+    const typedPassword = `Secret${uniqueId().slice(2)}`;
+    await postTo(app, '/user/login').send({ id: typedPassword, password: 'wrong password here' });
+    await postTo(app, '/user/login').send({ id: typedPassword.toUpperCase(), password: 'wrong password here' });
+    const events = lines.map((line) => JSON.parse(line)).filter((e) => e.event);
+    expect(events.map((e) => e.event)).to.deep.equal(['login.failed', 'login.throttled']);
+    expect(events[0].idTag).to.match(/^[\w-]{16}$/);
+    expect(events[1].idTag).to.equal(events[0].idTag);
+    expect(lines.join('\n').toLowerCase()).not.to.include(typedPassword.toLowerCase());
+  });
+
+  it('the redaction list removes cookies, authorization, CSRF tokens and set-cookie from any line', () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+    const logger = pino({ level: 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+    const headers = { cookie: 'accessToken=SECRET-1', authorization: 'Bearer SECRET-2', 'x-csrf-token': 'SECRET-3' };
+    logger.info({ req: { headers }, res: { headers: { 'set-cookie': 'refreshToken=SECRET-4' } }, body: { password: 'SECRET-5', token: 'SECRET-6' } });
+    expect(lines.join('')).not.to.match(/SECRET-\d/);
+    expect(lines.join('')).to.include('[redacted]');
+  });
 });

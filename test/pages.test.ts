@@ -34,9 +34,9 @@ describe('pages and endpoints', () => {
   });
 
   it('/readyz answers 503 and names MySQL when it does not answer', async () => {
-    const { redis } = await testStores();
+    const { redis, subscriber } = await testStores();
     const deadDb = createDb('mysql://nobody:x@127.0.0.1:1/none');
-    const broken = createApp({ config: loadConfig(SECRETS), db: deadDb, redis });
+    const broken = createApp({ config: loadConfig(SECRETS), db: deadDb, redis, subscriber });
     const ready = await request(broken).get('/readyz');
     expect(ready.status).to.equal(503);
     expect(ready.body.missing).to.deep.equal(['mysql']);

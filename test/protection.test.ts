@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import request from 'supertest';
+import { ConfigError, loadConfig } from '../src/config/index.js';
 import { cookieHeader, expire, fetchFormToken, getInfo, isLoggedIn, loggedInUser, makeSite, PASSWORD, postTo, register, setCookies, uniqueId, type App } from './helpers/site.js';
 import { ko } from './helpers/i18n.js';
 
@@ -49,6 +50,36 @@ describe('CSRF and cross-site requests', () => {
     expect((await send('Sec-Fetch-Site', 'cross-site')).status).to.equal(403);
     const sameOrigin = await postTo(app, '/user/login').set('Origin', 'http://site.test').set('Host', 'site.test').send({ id: user.id, password: PASSWORD });
     expect(sameOrigin.status).to.equal(303);
+  });
+});
+
+describe('the site\'s own origin behind a proxy', () => {
+  const post = (app: App, id: string) => postTo(app, '/user/login').send({ id, password: PASSWORD });
+
+  it('PUBLIC_ORIGIN: a POST from that origin passes although the proxy rewrote Host; any other origin gets 403', async () => {
+    const { app } = await makeSite({ PUBLIC_ORIGIN: 'https://login.example.com' });
+    const { id } = await loggedInUser(app);
+    expect((await post(app, id).set('Host', '10.0.0.7:3000').set('Origin', 'https://login.example.com')).status).to.equal(303);
+    expect((await post(app, id).set('Host', 'login.example.com').set('Origin', 'http://login.example.com')).status).to.equal(403);
+    expect((await post(app, id).set('Host', 'login.example.com').set('Origin', 'https://evil.example.com')).status).to.equal(403);
+  });
+
+  it('without it, the forwarded host counts only when TRUST_PROXY vouches for the proxy', async () => {
+    const send = (app: App, id: string) => post(app, id).set('Host', '10.0.0.7:3000').set('X-Forwarded-Host', 'login.example.com').set('Origin', 'https://login.example.com');
+    const { app: trusting } = await makeSite({ TRUST_PROXY: 'true' });
+    expect((await send(trusting, (await loggedInUser(trusting)).id)).status).to.equal(303);
+    const { app: direct } = await makeSite();
+    expect((await send(direct, (await loggedInUser(direct)).id)).status).to.equal(403);
+    // A forwarded host with the scheme's default port is the same host.
+    const withPort = await post(trusting, (await loggedInUser(trusting)).id).set('X-Forwarded-Host', 'login.example.com:443').set('Origin', 'https://login.example.com');
+    expect(withPort.status).to.equal(303);
+  });
+
+  it('refuses a PUBLIC_ORIGIN that is not an origin', () => {
+    for (const value of ['login.example.com', 'https://login.example.com/app', 'ftp://login.example.com']) {
+      expect(() => loadConfig({ PUBLIC_ORIGIN: value }), value).to.throw(ConfigError, /PUBLIC_ORIGIN/);
+    }
+    expect(loadConfig({ PUBLIC_ORIGIN: 'https://Login.Example.com:8443/' }).publicOrigin).to.equal('https://login.example.com:8443');
   });
 });
 

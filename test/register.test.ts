@@ -75,6 +75,16 @@ describe('registration', () => {
     expect(res.text).to.include(ko('register.idTaken')).and.to.include('value="Second"');
   });
 
+  it('a name must show something: invisible fillers, zero-width, format and bidi characters alone are refused', async () => {
+    for (const invisible of ['\u3164', '\u115F', '\u200B', '\u00AD', '\u2060', '\u200E', '\u3164 \u200B\u3164']) {
+      const res = await post({ id: uniqueId(), name: invisible });
+      expect(res.status, JSON.stringify(invisible)).to.equal(400);
+    }
+    // Format characters are refused inside a name too; the joiners that emoji and some scripts need are not.
+    for (const hidden of ['Kim\u200Bmin', 'admin\u200D', '\u200Cadmin', 'Kim\u2028min']) expect((await post({ id: uniqueId(), name: hidden })).status, JSON.stringify(hidden)).to.equal(400);
+    expect((await post({ id: uniqueId(), name: '👨\u200D👩\u200D👧 Kim' })).status).to.equal(303);
+  });
+
   it('a Korean name is stored and shown as entered', async () => {
     const id = uniqueId();
     await register(app, { id, name: '  홍길동 ' });

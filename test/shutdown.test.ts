@@ -39,7 +39,7 @@ describe('the server process', function () {
         late.destroy();
         expect(outcome).to.equal('refused');
         let answer = '';
-        socket.on('data', (chunk) => (answer += chunk));
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
         socket.write(body.slice(5));
         await once(socket, 'close');
         expect(answer).to.match(/^HTTP\/1\.1 403/); // answered in full (no CSRF token), not dropped

@@ -1,9 +1,14 @@
 import { randomInt } from 'node:crypto';
 import { expect } from 'chai';
+import { createRateLimits } from '../src/models/rateLimits.js';
 import { makeSite, PASSWORD, postTo, register, uniqueId, type App } from './helpers/site.js';
 import { ko } from './helpers/i18n.js';
+import { redisKeyPrefix, testStores } from './helpers/stores.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A made-up client address, so that each test has per-IP counters of its own (behind TRUST_PROXY). */
+const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length;
 const someIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
 
 describe('login throttling', () => {
@@ -27,6 +32,25 @@ describe('login throttling', () => {
     expect(json.body.success).to.equal(false);
     // The same id from another address, and another id from this address, are not locked.
     expect((await attempt(id, PASSWORD, someIp())).status).to.equal(303);
+  });
+
+  it('of 30 parallel wrong logins for one id at most LOGIN_MAX_FAILURES reach the password check; the right one after them gets 429', async () => {
+    const id = uniqueId();
+    await register(app, { id });
+    const ip = someIp();
+    const statuses = (await Promise.all(Array.from({ length: 30 }, () => attempt(id, 'wrong password here', ip)))).map((res) => res.status);
+    expect(count(statuses, 401)).to.equal(5);
+    expect(count(statuses, 429)).to.equal(25);
+    expect((await attempt(id, PASSWORD, ip)).status).to.equal(429);
+  });
+
+  it('counts an IPv6 client\'s whole /64 as one client', async () => {
+    const id = uniqueId();
+    const net = `2001:db8:${randomInt(65536).toString(16)}:${randomInt(65536).toString(16)}`;
+    const addresses = Array.from({ length: 6 }, (_, i) => `${net}:${i}:${randomInt(65536).toString(16)}::${i + 1}`);
+    for (const ip of addresses.slice(0, 5)) expect((await attempt(id, 'wrong password here', ip)).status).to.equal(401);
+    expect((await attempt(id, 'wrong password here', addresses[5])).status).to.equal(429);
+    expect((await attempt(id, 'wrong password here', `2001:db8:ffff:${randomInt(65536).toString(16)}::1`)).status).to.equal(401);
   });
 
   it('counts unknown ids exactly like known ones', async () => {
@@ -61,6 +85,15 @@ describe('login throttling', () => {
     expect((await send()).status).to.equal(429);
   });
 
+  it('LOGIN_IP_MAX_FAILURES holds against 30 parallel guesses at different ids', async () => {
+    const { app: site } = await makeSite({ TRUST_PROXY: 'true', LOGIN_IP_MAX_FAILURES: '10' });
+    const ip = someIp();
+    const send = () => postTo(site, '/user/login').set('X-Forwarded-For', ip).send({ id: uniqueId(), password: 'wrong password here' });
+    const statuses = (await Promise.all(Array.from({ length: 30 }, send))).map((res) => res.status);
+    expect(count(statuses, 401)).to.equal(10);
+    expect(count(statuses, 429)).to.equal(20);
+  });
+
   it('LOGIN_IP_MAX_FAILURES failures from one IP across ids lock that IP (credential stuffing)', async () => {
     const { app: site } = await makeSite({ TRUST_PROXY: 'true', LOGIN_IP_MAX_FAILURES: '3' });
     const ip = someIp();
@@ -72,7 +105,33 @@ describe('login throttling', () => {
   });
 });
 
+describe('login reservations (the model)', () => {
+  it('a point given back goes only into the window it was taken from (a window that restarted meanwhile keeps its count)', async () => {
+    const { redis } = await testStores();
+    const limits = createRateLimits(redis, { keyPrefix: redisKeyPrefix, loginMaxFailures: 5, loginFailureWindowMs: 900_000, loginIpMaxFailures: 3, registerMaxPerIp: 10 });
+    const network = someIp();
+    const own = await limits.reserveLogin('own_account', network);
+    expect(own.waitMs).to.equal(0);
+    // The day's window ends while the attempt on the attacker's own account is still being checked.
+    await redis.del(`${redisKeyPrefix}rl:login:{${network}}:ip`);
+    await sleep(2);
+    for (let i = 0; i < 3; i++) expect((await limits.reserveLogin(`victim_${i}`, network)).waitMs).to.equal(0);
+    await limits.releaseLogin('own_account', network, own.window!, 'succeeded');
+    expect((await limits.reserveLogin('victim_9', network)).waitMs).to.be.greaterThan(0);
+  });
+});
+
 describe('registration throttling', () => {
+  it('REGISTER_MAX_PER_IP holds against 30 parallel registrations', async () => {
+    const { app } = await makeSite({ TRUST_PROXY: 'true', REGISTER_MAX_PER_IP: '5' });
+    const ip = someIp();
+    const send = () =>
+      postTo(app, '/user/register').set('X-Forwarded-For', ip).send({ id: uniqueId(), name: 'Kim', password: PASSWORD, confirmPassword: PASSWORD });
+    const statuses = (await Promise.all(Array.from({ length: 30 }, send))).map((res) => res.status);
+    expect(count(statuses, 303)).to.equal(5);
+    expect(count(statuses, 429)).to.equal(25);
+  });
+
   it('REGISTER_MAX_PER_IP registrations from one IP per hour, then 429 (taken ids count too)', async () => {
     const { app } = await makeSite({ TRUST_PROXY: 'true', REGISTER_MAX_PER_IP: '2' });
     const ip = someIp();

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { parseDuration } from '../src/utils/duration.js';
-import { safeNextPath } from '../src/utils/http.js';
+import type { Request } from 'express';
+import { clientNetwork, safeNextPath } from '../src/utils/http.js';
 import { checkRegistration, codePoints } from '../src/utils/inputRules.js';
 import { createJwtUtil } from '../src/utils/jwt.js';
 import { SECRETS } from './helpers/site.js';
@@ -105,5 +106,22 @@ describe('input rules', () => {
   it('follows only same-site paths as next', () => {
     expect(safeNextPath('/user/info')).to.equal('/user/info');
     for (const bad of ['//evil', '/\\evil', 'http://evil', '/\n/evil', '', 'user/info', undefined, ['/x']]) expect(safeNextPath(bad), String(bad)).to.equal(undefined);
+  });
+});
+
+describe('the network a throttle counts', () => {
+  const network = (ip: string) => clientNetwork({ ip } as Request);
+
+  it('is the IPv4 address in every form a proxy may write it, ports and brackets dropped', () => {
+    for (const form of ['1.2.3.4', '1.2.3.4:5555', '::ffff:1.2.3.4', '::ffff:0102:0304', '0:0:0:0:0:ffff:1.2.3.4', '[::ffff:1.2.3.4]:80', '::1.2.3.4', '64:ff9b::1.2.3.4']) {
+      expect(network(form), form).to.equal('1.2.3.4');
+    }
+  });
+
+  it('is the /64 of an IPv6 address, however it is written', () => {
+    for (const form of ['2001:db8:abcd:12::1', '2001:0db8:abcd:0012:ffff:1:2:3', '[2001:db8:abcd:12::9]:443', 'fe80::1%eth0'.replace('fe80::', '2001:db8:abcd:12::')]) {
+      expect(network(form), form).to.equal('2001:db8:abcd:12::/64');
+    }
+    expect(network('2001:db8:abcd:13::1')).to.not.equal(network('2001:db8:abcd:12::1'));
   });
 });

@@ -19,11 +19,14 @@ export function createDb(databaseUrl: string): Db {
   });
 }
 
-/** A Redis client that fails fast while disconnected and reconnects on its own. */
-export function createRedis(redisUrl: string, logger: Logger) {
+/**
+ * A Redis client that fails fast while disconnected and reconnects on its own. `subscriber`: the connection
+ * that listens for ended sessions; its SUBSCRIBE waits in the offline queue until Redis answers.
+ */
+export function createRedis(redisUrl: string, logger: Logger, { subscriber = false } = {}) {
   const client = createClient({
     url: redisUrl,
-    disableOfflineQueue: true,
+    disableOfflineQueue: !subscriber,
     // Bounds only a command's wait to be written; redisCall (models/storeErrors.ts) bounds the answer.
     commandOptions: { timeout: STORE_TIMEOUT_MS },
     socket: { connectTimeout: STORE_TIMEOUT_MS, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2000) },
@@ -33,14 +36,23 @@ export function createRedis(redisUrl: string, logger: Logger) {
   return client;
 }
 
-/** Opens both stores. The site serves even while one is down, so connection failures only get logged. */
-export function openStores(config: Config, logger: Logger): { db: Db; redis: Redis } {
-  const db = createDb(config.databaseUrl);
-  const redis = createRedis(config.redisUrl, logger);
-  redis.connect().catch((err: Error) => logger.error({ err: { message: err.message } }, 'redis connect failed'));
-  return { db, redis };
+export interface Stores {
+  db: Db;
+  redis: Redis;
+  subscriber: Redis;
 }
 
-export async function closeStores({ db, redis }: { db: Db; redis: Redis }): Promise<void> {
-  await Promise.allSettled([db.end(), redis.isOpen ? redis.close() : Promise.resolve()]);
+/** Opens both stores. The site serves even while one is down, so connection failures only get logged. */
+export function openStores(config: Config, logger: Logger): Stores {
+  const db = createDb(config.databaseUrl);
+  const [redis, subscriber] = [false, true].map((isSubscriber) => {
+    const client = createRedis(config.redisUrl, logger, { subscriber: isSubscriber });
+    client.connect().catch((err: Error) => logger.error({ err: { message: err.message } }, 'redis connect failed'));
+    return client;
+  });
+  return { db, redis, subscriber };
+}
+
+export async function closeStores({ db, redis, subscriber }: Stores): Promise<void> {
+  await Promise.allSettled([db.end(), ...[redis, subscriber].map((client) => (client.isOpen ? client.close() : Promise.resolve()))]);
 }

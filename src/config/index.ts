@@ -17,6 +17,8 @@ export interface Config {
   login: { maxFailures: number; failureWindowMs: number; ipMaxFailures: number };
   registerMaxPerIp: number;
   trustProxy: boolean | number | string;
+  /** The origin people use (scheme, host, port), when a proxy in front rewrites Host; POSTs must come from it. */
+  publicOrigin: string | undefined;
   logLevel: string;
   /** Things worth a log line at start-up (e.g. throw-away development secrets). */
   warnings: string[];
@@ -87,6 +89,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     registerMaxPerIp: integer('REGISTER_MAX_PER_IP', 10, 1, 1_000_000),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    publicOrigin: parseOrigin(env.PUBLIC_ORIGIN, problems),
     logLevel: env.LOG_LEVEL || 'info',
     warnings,
   };
@@ -104,6 +107,14 @@ function safeProtocol(value: string): string {
   } catch {
     return '';
   }
+}
+
+function parseOrigin(raw: string | undefined, problems: string[]): string | undefined {
+  if (!raw) return undefined;
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (url && ['http:', 'https:'].includes(url.protocol) && url.pathname === '/' && !url.search && !url.hash && !url.username) return url.origin;
+  problems.push('PUBLIC_ORIGIN must be an origin such as https://login.example.com (no path)');
+  return undefined;
 }
 
 function parseTrustProxy(raw: string | undefined): boolean | number | string {

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 // Anything that could carry a credential is removed before a line is written.
 export const REDACT_PATHS = [
@@ -13,8 +13,25 @@ export const REDACT_PATHS = [
   '*.refreshToken',
 ];
 
-/** `buffered`: lines are written asynchronously, coalesced while a write is under way (flush before exit). */
-export function createLogger(level: string, { buffered = false } = {}): Logger {
-  const destination = pino.destination({ sync: !buffered });
+/**
+ * `buffered`: lines are written asynchronously, coalesced while a write is under way (flush before exit).
+ * `pretty`: lines for a person (development); JSON lines, for a collector, without it or without pino-pretty.
+ */
+export function createLogger(level: string, { buffered = false, pretty = false } = {}): Logger {
+  const destination = (pretty && prettyStream()) || pino.destination({ sync: !buffered });
   return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+}
+
+/** pino-pretty in pino's worker thread; undefined where dev dependencies are left out (npm ci --omit=dev). */
+function prettyStream(): DestinationStream | undefined {
+  try {
+    import.meta.resolve('pino-pretty');
+  } catch {
+    return undefined;
+  }
+  const messageFormat = '{msg}{if req.method}: {req.method} {req.path} → {res.statusCode} in {responseTime} ms{end}';
+  return pino.transport({
+    target: 'pino-pretty',
+    options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,req,res,responseTime', messageFormat, singleLine: true },
+  });
 }

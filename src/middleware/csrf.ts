@@ -6,13 +6,19 @@ const SESSION_TOKENS_KEPT = 10_000;
 
 const refusal = () => new HttpError(403, 'csrf.refused');
 
-/** True when the browser says the request comes from another site (or an opaque origin). */
-function isCrossSite(req: Request): boolean {
+/**
+ * True when the browser says the request comes from another site (or an opaque origin). The site's own origin
+ * is PUBLIC_ORIGIN when set; else the request's host (the forwarded one only when TRUST_PROXY vouches for it).
+ */
+function isCrossSite(req: Request, publicOrigin: string | undefined): boolean {
   if (req.get('sec-fetch-site') === 'cross-site') return true;
   const origin = req.get('origin');
   if (origin === undefined) return false;
+  if (publicOrigin) return origin !== publicOrigin;
   try {
-    return new URL(origin).host !== req.get('host');
+    // Read with the Origin's scheme, `host:443` and `host` are the same host.
+    const sent = new URL(origin);
+    return sent.host !== new URL(`${sent.protocol}//${req.host}`).host;
   } catch {
     return true; // `null` and other opaque origins
   }
@@ -23,7 +29,7 @@ function isCrossSite(req: Request): boolean {
  * The token is bound to no session (there is none before login); the __Host- cookie prefix in production keeps
  * a sibling subdomain from planting a cookie of its own.
  */
-export function createCsrf({ secret, isProduction }: { secret: string; isProduction: boolean }) {
+export function createCsrf({ secret, isProduction, publicOrigin }: { secret: string; isProduction: boolean; publicOrigin?: string | undefined }) {
   const cookieName = isProduction ? '__Host-csrf' : 'csrf';
   const cookieOptions = { httpOnly: true, sameSite: 'strict', path: '/', secure: isProduction } as const;
   const { doubleCsrfProtection, generateCsrfToken } = doubleCsrf({
@@ -35,7 +41,7 @@ export function createCsrf({ secret, isProduction }: { secret: string; isProduct
   });
 
   /** Runs on form posts before the body is read: refuses those sent from other sites. */
-  const sameSiteOnly: RequestHandler = (req, _res, next) => next(isCrossSite(req) ? refusal() : undefined);
+  const sameSiteOnly: RequestHandler = (req, _res, next) => next(isCrossSite(req, publicOrigin) ? refusal() : undefined);
 
   const requireToken: RequestHandler = (req, res, next) => doubleCsrfProtection(req, res, (err?: unknown) => next(err ? refusal() : undefined));
 
@@ -63,3 +69,11 @@ export function createCsrf({ secret, isProduction }: { secret: string; isProduct
 
   return { sameSiteOnly, requireToken, provideToken, provideSessionToken };
 }
+
+/**
+ * A GET that changes state (the tutorial's logout link) is followed only from our own pages or typed by the
+ * person: SameSite=Strict still sends cookies from a sibling subdomain (`Sec-Fetch-Site: same-site`), so an
+ * <img> there could log people out. Old browsers send no Sec-Fetch-Site and are let through.
+ */
+export const ownPagesOnly: RequestHandler = (req, res, next) =>
+  ['same-origin', 'none', undefined].includes(req.get('sec-fetch-site')) ? next() : res.redirect(303, '/user/login');

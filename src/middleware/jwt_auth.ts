@@ -16,7 +16,7 @@ export function createJwtAuth(auth: AuthService, cookies: AuthCookies): RequestH
       res.locals.sessionEnded = true;
     } else if (result.kind === 'user') {
       if (result.issued) {
-        authEvent(req, 'refresh', { user: result.user.id, sid: result.user.sid, rotated: result.issued.tokens.refresh !== undefined });
+        authEvent(req, 'refresh', { user: result.user.id, sid: result.user.sid, rotation: result.issued.rotation });
         cookies.set(res, result.issued.tokens, result.issued.expiresAtMs);
       }
       req.user = result.user;

@@ -2,21 +2,22 @@ import type { RequestHandler } from 'express';
 import type passport from 'passport';
 import type { User } from '../models/user.js';
 import type { LoginOutcome } from './throttle.js';
-import { authEvent } from './requestLog.js';
+import { authEvent, type IdTag } from './requestLog.js';
 import { LOGIN_FAILED, loginFailure } from './validate.js';
 
 /** Runs the `local-login` strategy without sessions; the accepted account goes to res.locals.account. */
-export function createLocalLogin(authenticator: passport.Authenticator, outcome: LoginOutcome): RequestHandler {
+export function createLocalLogin(authenticator: passport.Authenticator, settle: LoginOutcome, idTag: IdTag): RequestHandler {
   return (req, res, next) => {
     const done = async (err: unknown, account: User | false) => {
-      if (err) return next(err);
       try {
-        await (account ? outcome.succeeded(req) : outcome.failed(req));
+        // The attempt was counted as failed when it was reserved: only a success or an outage changes that.
+        if (err || account) await settle(req, res, err ? 'unchecked' : 'succeeded');
       } catch (storeErr) {
-        return next(storeErr);
+        return next(err ?? storeErr);
       }
+      if (err) return next(err);
       if (!account) {
-        authEvent(req, 'login.failed', { id: req.body.id });
+        authEvent(req, 'login.failed', { idTag: idTag(req.body.id) });
         return next(loginFailure(req, 401, LOGIN_FAILED));
       }
       res.locals.account = account;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request } from 'express';
 import type { Logger } from 'pino';
@@ -33,4 +33,13 @@ export type AuthEvent = 'login.ok' | 'login.failed' | 'login.throttled' | 'regis
 /** A structured auth event on the request's own log line context (request id included). */
 export function authEvent(req: Request, event: AuthEvent, fields: Record<string, unknown> = {}): void {
   req.log.info({ event, ip: req.ip, ...fields }, event);
+}
+
+/** Names an attempted id in the logs without its text (people type passwords into the id box). */
+export type IdTag = (id: unknown) => string;
+
+/** A keyed hash, so the same id gives the same tag across processes, and nobody without the key can test a guess. */
+export function createIdTag(secret: string): IdTag {
+  const key = createSecretKey(createHmac('sha256', secret).update('login-page attempted-id tag').digest());
+  return (id) => createHmac('sha256', key).update(String(id).toLowerCase()).digest('base64url').slice(0, 16);
 }

@@ -1,8 +1,8 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { RateLimits } from '../models/rateLimits.js';
-import { clientIp } from '../utils/http.js';
+import { clientNetwork } from '../utils/http.js';
 import { HttpError, type FormContext } from '../utils/httpError.js';
-import { authEvent } from './requestLog.js';
+import { authEvent, type IdTag } from './requestLog.js';
 import { loginForm } from './validate.js';
 
 /** 429 with Retry-After, and the form again with a message that says how long to wait. */
@@ -11,20 +11,23 @@ function tooMany(waitMs: number, form: FormContext): HttpError {
   return new HttpError(429, 'throttle.wait', { params, form, headers: { 'Retry-After': String(Math.ceil(waitMs / 1000)) } });
 }
 
-/** Locked logins get 429 before any password is checked, even the right one. */
-export function createThrottleLogin(limits: RateLimits): RequestHandler {
-  return async (req, _res, next) => {
-    const wait = await limits.loginWaitMs(req.body.id, clientIp(req));
-    if (wait === 0) return next();
-    authEvent(req, 'login.throttled', { id: req.body.id, waitMs: wait });
-    next(tooMany(wait, loginForm(req)));
+/** Reserves the attempt (counted as a failure until it proves otherwise); a spent limit is 429, even for the right password. */
+export function createThrottleLogin(limits: RateLimits, idTag: IdTag): RequestHandler {
+  return async (req, res, next) => {
+    const reservation = await limits.reserveLogin(req.body.id, clientNetwork(req));
+    if (reservation.window !== undefined) {
+      res.locals.loginWindow = reservation.window;
+      return next();
+    }
+    authEvent(req, 'login.throttled', { idTag: idTag(req.body.id), waitMs: reservation.waitMs });
+    next(tooMany(reservation.waitMs, loginForm(req)));
   };
 }
 
 /** Counts every registration attempt that passed validation, taken ids included. */
 export function createThrottleRegister(limits: RateLimits): RequestHandler {
   return async (req, res, next) => {
-    const wait = await limits.registrationWaitMs(clientIp(req));
+    const wait = await limits.registrationWaitMs(clientNetwork(req));
     if (wait === 0) return next();
     authEvent(req, 'register.throttled', { waitMs: wait });
     const { id = '', name = '' } = res.locals.registration ?? {};
@@ -32,13 +35,10 @@ export function createThrottleRegister(limits: RateLimits): RequestHandler {
   };
 }
 
-export interface LoginOutcome {
-  failed(req: Request): Promise<void>;
-  succeeded(req: Request): Promise<void>;
-}
+/** Settles a reserved login: a wrong password keeps its count, a success resets the pair, an outage is refunded. */
+export type LoginOutcome = (req: Request, res: Response, outcome: 'succeeded' | 'unchecked') => Promise<void>;
 
-/** A failed login counts against its (id, IP) pair and its IP; a success resets the pair. */
-export const loginOutcome = (limits: RateLimits): LoginOutcome => ({
-  failed: (req) => limits.loginFailed(req.body.id, clientIp(req)),
-  succeeded: (req) => limits.loginSucceeded(req.body.id, clientIp(req)),
-});
+export const loginOutcome =
+  (limits: RateLimits): LoginOutcome =>
+  (req, res, outcome) =>
+    limits.releaseLogin(req.body.id, clientNetwork(req), res.locals.loginWindow ?? '', outcome);

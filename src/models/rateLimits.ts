@@ -1,10 +1,42 @@
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Redis } from '../config/clients.js';
+import { luaScript } from './luaScript.js';
 import { redisCall } from './storeErrors.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+// A login attempt is counted before its password is checked, so parallel guesses cannot outrun the limits.
+// KEYS[1] failures of one (id, network): a counter, each attempt renews its window. KEYS[2] failures of the
+// network: a hash of the count `n` and the window `w` it belongs to. Both carry the network's hash tag.
+// ARGV: pair limit, pair window ms, network limit, network window ms, a new window's id.
+// Returns {0, window} (go ahead) or {wait ms}.
+const RESERVE_LOGIN = luaScript(`
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return {math.max(1, redis.call('PTTL', KEYS[1]))} end
+if tonumber(redis.call('HGET', KEYS[2], 'n') or '0') >= tonumber(ARGV[3]) then return {math.max(1, redis.call('PTTL', KEYS[2]))} end
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('HINCRBY', KEYS[2], 'n', 1) == 1 then
+  redis.call('HSET', KEYS[2], 'w', ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+end
+return {0, redis.call('HGET', KEYS[2], 'w')}
+`);
+
+// A reserved attempt that was no failure: a success (ARGV[1] = 'reset') clears the pair, an outage gives its
+// point back. The network's point goes back only into the window it was taken from (ARGV[2]).
+const RELEASE_LOGIN = luaScript(`
+if ARGV[1] == 'reset' then redis.call('DEL', KEYS[1])
+elseif tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+if redis.call('HGET', KEYS[2], 'w') == ARGV[2] and tonumber(redis.call('HGET', KEYS[2], 'n') or '0') > 0 then
+  redis.call('HINCRBY', KEYS[2], 'n', -1)
+end
+return 1
+`);
+
+/** A reserved login attempt: `window` names the network counter's window it was counted in. */
+export type LoginReservation = { waitMs: 0; window: string } | { waitMs: number; window?: undefined };
 
 export interface RateLimitOptions {
   keyPrefix: string;
@@ -16,40 +48,40 @@ export interface RateLimitOptions {
 
 export type RateLimits = ReturnType<typeof createRateLimits>;
 
-/** Counters in Redis, so every process of the site shares them. A wait of 0 means "go ahead". */
+/**
+ * Counters in Redis, so every process of the site shares them. `network` is the client's address, an IPv6
+ * client's /64 (utils/http.ts). A wait of 0 means "go ahead".
+ */
 export function createRateLimits(redis: Redis, options: RateLimitOptions) {
-  const limiter = (name: string, points: number, durationMs: number) =>
-    new RateLimiterRedis({ storeClient: redis, useRedisPackage: true, keyPrefix: `${options.keyPrefix}rl:${name}`, points, duration: seconds(durationMs) });
-  const failuresByIdAndIp = limiter('login-id-ip', options.loginMaxFailures, options.loginFailureWindowMs);
-  const failuresByIp = limiter('login-ip', options.loginIpMaxFailures, DAY_MS);
-  const registrationsByIp = limiter('register-ip', options.registerMaxPerIp, HOUR_MS);
+  const registrationsByIp = new RateLimiterRedis({
+    storeClient: redis,
+    useRedisPackage: true,
+    keyPrefix: `${options.keyPrefix}rl:register-ip`,
+    points: options.registerMaxPerIp,
+    duration: seconds(HOUR_MS),
+  });
   // Ids match without regard to case, so their counters do too; unknown ids count like known ones.
-  const pairKey = (id: string, ip: string) => `${id.toLowerCase()}|${ip}`;
-
-  /** How long to wait when the counter is used up, else 0. */
-  const waitMs = (res: RateLimiterRes | null, points: number) => (res && res.consumedPoints >= points ? res.msBeforeNext : 0);
+  const loginKeys = (id: string, network: string) => {
+    const tag = `${options.keyPrefix}rl:login:{${network}}`;
+    return [`${tag}:id:${id.toLowerCase()}`, `${tag}:ip`];
+  };
 
   return {
-    async loginWaitMs(id: string, ip: string): Promise<number> {
-      const [pair, byIp] = await redisCall(() => Promise.all([failuresByIdAndIp.get(pairKey(id, ip)), failuresByIp.get(ip)]));
-      return Math.max(waitMs(pair, options.loginMaxFailures), waitMs(byIp, options.loginIpMaxFailures));
+    /** Counts a login attempt as failed before its password is checked; the wait is non-zero when a limit is spent. */
+    async reserveLogin(id: string, network: string): Promise<LoginReservation> {
+      const args = [options.loginMaxFailures, options.loginFailureWindowMs, options.loginIpMaxFailures, DAY_MS, Date.now()].map(String);
+      const [wait, window] = (await RESERVE_LOGIN(redis, loginKeys(id, network), args)) as [number, string?];
+      return wait === 0 ? { waitMs: 0, window: window ?? '' } : { waitMs: wait };
     },
 
-    async loginFailed(id: string, ip: string): Promise<void> {
-      const [pair] = await redisCall(() => Promise.all([spend(failuresByIdAndIp, pairKey(id, ip)), spend(failuresByIp, ip)]));
-      // The last allowed failure starts a lock of a whole window.
-      if (pair.consumedPoints === options.loginMaxFailures) {
-        await redisCall(() => failuresByIdAndIp.block(pairKey(id, ip), seconds(options.loginFailureWindowMs)));
-      }
-    },
-
-    async loginSucceeded(id: string, ip: string): Promise<void> {
-      await redisCall(() => failuresByIdAndIp.delete(pairKey(id, ip)));
+    /** The reserved attempt did not fail: `succeeded` resets the pair's count, `unchecked` (an outage) gives the point back. */
+    async releaseLogin(id: string, network: string, window: string, outcome: 'succeeded' | 'unchecked'): Promise<void> {
+      await RELEASE_LOGIN(redis, loginKeys(id, network), [outcome === 'succeeded' ? 'reset' : 'refund', window]);
     },
 
     /** Counts a registration attempt; the wait is non-zero once the hour's allowance is spent. */
-    async registrationWaitMs(ip: string): Promise<number> {
-      const res = await redisCall(() => spend(registrationsByIp, ip));
+    async registrationWaitMs(network: string): Promise<number> {
+      const res = await redisCall(() => spend(registrationsByIp, network));
       return res.consumedPoints > options.registerMaxPerIp ? res.msBeforeNext : 0;
     },
   };

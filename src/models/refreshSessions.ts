@@ -1,11 +1,21 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from '../config/clients.js';
+import type { EndedSessionLog } from './endedSessionLog.js';
 import { luaScript } from './luaScript.js';
 import { redisCall } from './storeErrors.js';
 
-// Every key of a user carries the hash tag {userId}: the scripts below touch one cluster slot only.
-// KEYS[1] session hash, KEYS[2] the user's index (sid -> last use); ARGV[10] prefix of the user's session keys.
+// Every key of a user carries the hash tag {userId}: the scripts below touch one cluster slot only. A script
+// that ends sessions PUBLISHes their sids in the same step (the channel of models/endedSessionLog.ts).
+
+// KEYS[1] session hash, KEYS[2] the user's index (sid -> last use), KEYS[3] (optional) the session this login
+// replaces (ARGV[12]), ended first so that it never pushes another device over the cap; ARGV[10] prefix of the
+// user's session keys, ARGV[11] the channel. Returns the sids that ended.
 const CREATE = luaScript(`
+local ended = {}
+if #KEYS == 3 then
+  if redis.call('DEL', KEYS[3]) == 1 then table.insert(ended, ARGV[12]) end
+  redis.call('ZREM', KEYS[2], ARGV[12])
+end
 redis.call('HSET', KEYS[1], 'uid', ARGV[2], 'jti', ARGV[3], 'createdAt', ARGV[4], 'lastUsed', ARGV[4],
   'absExp', ARGV[6], 'ua', ARGV[7], 'ip', ARGV[8])
 redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[5]), tonumber(ARGV[6]) - tonumber(ARGV[4])))
@@ -21,15 +31,18 @@ for _, sid in ipairs(live) do
   if sid ~= ARGV[1] then
     redis.call('DEL', ARGV[10] .. sid)
     redis.call('ZREM', KEYS[2], sid)
+    table.insert(ended, sid)
     excess = excess - 1
   end
 end
 local ttl = tonumber(ARGV[6]) - tonumber(ARGV[4])
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
-return 1
+if #ended > 0 then redis.call('PUBLISH', ARGV[11], table.concat(ended, ',')) end
+return ended
 `);
 
-// ARGV: presented jti hash, new jti hash, now, idle ms, grace ms, sid.
+// ARGV: presented jti hash, its successor's hash, now, idle ms, grace ms, sid, channel. The successor is derived from the
+// presented jti (jwt.refreshSuccessor), so a retry within the grace window gets the same one again, never a second.
 const ROTATE = luaScript(`
 local s = redis.call('HMGET', KEYS[1], 'jti', 'prevJti', 'rotatedAt', 'absExp')
 if not s[1] then return {'missing'} end
@@ -40,10 +53,23 @@ if s[1] == ARGV[1] then
   redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[6])
   return {'rotated', s[4]}
 end
-if s[2] == ARGV[1] and now - tonumber(s[3]) <= tonumber(ARGV[5]) then return {'grace', s[4]} end
+if s[2] == ARGV[1] and s[1] == ARGV[2] and now - tonumber(s[3]) <= tonumber(ARGV[5]) then return {'grace', s[4]} end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[6])
+redis.call('PUBLISH', ARGV[7], ARGV[6])
 return {'reused'}
+`);
+
+// KEYS[1] the user's index, KEYS[2..] session hashes; ARGV[1] channel, ARGV[2..] their sids. Only sessions that
+// still existed are announced (a made-up sid must never end someone else's access token). Returns those sids.
+const END = luaScript(`
+local ended = {}
+for i = 2, #KEYS do
+  if redis.call('DEL', KEYS[i]) == 1 then table.insert(ended, ARGV[i]) end
+  redis.call('ZREM', KEYS[1], ARGV[i])
+end
+if #ended > 0 then redis.call('PUBLISH', ARGV[1], table.concat(ended, ',')) end
+return ended
 `);
 
 export type RotateOutcome =
@@ -57,6 +83,16 @@ export interface RefreshSessionOptions {
   idleMs: number;
   reuseGraceMs: number;
   maxPerUser: number;
+  endedLog: EndedSessionLog;
+}
+
+/** A live session as the sessions page shows it. */
+export interface SessionInfo {
+  sid: string;
+  userAgent: string;
+  ip: string;
+  createdAt: number;
+  lastUsedAt: number;
 }
 
 export type RefreshSessions = ReturnType<typeof createRefreshSessions>;
@@ -65,15 +101,26 @@ export type RefreshSessions = ReturnType<typeof createRefreshSessions>;
 const hashJti = (jti: string) => createHash('sha256').update(jti).digest('base64url');
 
 export function createRefreshSessions(redis: Redis, options: RefreshSessionOptions) {
+  const { endedLog } = options;
   const sessionPrefix = (userId: string) => `${options.keyPrefix}session:{${userId}}:`;
   const indexKey = (userId: string) => `${options.keyPrefix}sessions:{${userId}}`;
   const keys = (userId: string, sid: string) => [sessionPrefix(userId) + sid, indexKey(userId)];
+  const sidsOf = (userId: string) => redisCall(() => redis.zRange(indexKey(userId), 0, -1));
+
+  /** Ends these sessions of the user, announces them, and returns the sids that were live. */
+  async function end(userId: string, sids: string[]): Promise<string[]> {
+    if (sids.length === 0) return [];
+    const ended = (await END(redis, [indexKey(userId), ...sids.map((sid) => sessionPrefix(userId) + sid)], [endedLog.channel, ...sids])) as string[];
+    await endedLog.record(ended);
+    return ended;
+  }
 
   return {
-    /** Stores a new login; beyond the per-user cap the least recently used session ends. */
-    async create(s: { userId: string; sid: string; jti: string; expiresAtMs: number; userAgent: string; ip: string }) {
+    /** Stores a new login, ending the user's session it `replaces`; beyond the per-user cap the least recently used ends. */
+    async create(s: { userId: string; sid: string; jti: string; expiresAtMs: number; userAgent: string; ip: string; replaces?: string | undefined }) {
       const now = Date.now();
-      await CREATE(redis, keys(s.userId, s.sid), [
+      const replaced = s.replaces ? [sessionPrefix(s.userId) + s.replaces] : [];
+      const ended = await CREATE(redis, [...keys(s.userId, s.sid), ...replaced], [
         s.sid,
         s.userId,
         hashJti(s.jti),
@@ -84,20 +131,42 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
         s.ip,
         String(options.maxPerUser),
         sessionPrefix(s.userId),
+        endedLog.channel,
+        s.replaces ?? '',
       ]);
+      await endedLog.record(ended as string[]);
     },
 
-    /** Atomically swaps the current jti for a new one, honouring the grace window and detecting reuse. */
-    async rotate(userId: string, sid: string, presentedJti: string, newJti: string): Promise<RotateOutcome> {
-      const args = [hashJti(presentedJti), hashJti(newJti), String(Date.now()), String(options.idleMs), String(options.reuseGraceMs), sid];
+    /** Atomically swaps the current jti for its successor, honouring the grace window and detecting reuse. */
+    async rotate(userId: string, sid: string, presentedJti: string, successorJti: string): Promise<RotateOutcome> {
+      const now = String(Date.now());
+      const args = [hashJti(presentedJti), hashJti(successorJti), now, String(options.idleMs), String(options.reuseGraceMs), sid, endedLog.channel];
       const [kind, expiresAt] = (await ROTATE(redis, keys(userId, sid), args)) as [string, string?];
       if (kind === 'rotated' || kind === 'grace') return { kind, expiresAtMs: Number(expiresAt) };
-      return { kind: kind === 'reused' ? 'reused' : 'missing' };
+      if (kind === 'missing') return { kind };
+      await endedLog.record([sid]);
+      return { kind: 'reused' };
     },
 
-    async revoke(userId: string, sid: string): Promise<void> {
-      const [sessionKey, index] = keys(userId, sid);
-      await redisCall(() => redis.multi().del(sessionKey).zRem(index, sid).exec());
+    /** Ends one session of the user; false when it was not live. */
+    async revoke(userId: string, sid: string): Promise<boolean> {
+      return (await end(userId, [sid])).length > 0;
+    },
+
+    /** Ends every session of the user but `keep`; returns how many ended. */
+    async revokeAll(userId: string, keep?: string): Promise<number> {
+      return (await end(userId, (await sidsOf(userId)).filter((sid) => sid !== keep))).length;
+    },
+
+    /** The user's live sessions, most recently used first. */
+    async list(userId: string): Promise<SessionInfo[]> {
+      const sids = (await sidsOf(userId)).reverse();
+      const rows = await redisCall(() => Promise.all(sids.map((sid) => redis.hGetAll(sessionPrefix(userId) + sid))));
+      return sids.flatMap((sid, i) => {
+        const row = rows[i];
+        if (!row.uid) return [];
+        return [{ sid, userAgent: row.ua ?? '', ip: row.ip ?? '', createdAt: Number(row.createdAt), lastUsedAt: Number(row.lastUsed) }];
+      });
     },
   };
 }

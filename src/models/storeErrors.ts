@@ -1,15 +1,28 @@
-import { ErrorReply } from 'redis';
+import { ErrorReply, MultiErrorReply } from 'redis';
 import { STORE_TIMEOUT_MS } from '../config/clients.js';
 
-/** A store did not answer (down, unreachable, timed out). Callers answer 503 and change nothing. */
+/**
+ * A store did not do what was asked (down, unreachable, timed out, or refusing: OOM, READONLY, LOADING).
+ * Callers answer 503 and change nothing. `reason` names it for the log: an error reply's code or `unreachable`.
+ */
 export class StoreUnavailableError extends Error {
-  constructor(readonly store: 'mysql' | 'redis', cause: unknown) {
+  constructor(
+    readonly store: 'mysql' | 'redis',
+    cause: unknown,
+    readonly reason = 'unreachable',
+  ) {
     super(`${store} is unavailable`, { cause });
     this.name = 'StoreUnavailableError';
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR']);
+// Connection failures, and a server that is full, shutting down or read-only (after a failover).
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_OPTION_PREVENTS_STATEMENT', 'ER_READ_ONLY_MODE',
+]);
+// Error replies of a Redis that is there but cannot serve now; any other reply (WRONGTYPE, a script error) is a bug.
+const REDIS_OUTAGE_REPLIES = new Set(['OOM', 'READONLY', 'LOADING', 'BUSY', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'NOREPLICAS', 'MISCONF', 'EXECABORT']);
 
 /** Runs a MySQL call; connection-level failures become StoreUnavailableError, SQL errors pass through. */
 export async function mysqlCall<T>(call: () => Promise<T>): Promise<T> {
@@ -31,7 +44,8 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Runs a Redis call; anything but an error reply from the server means Redis is unavailable. node-redis's own
+ * Runs a Redis call; a connection failure, a timeout or an outage reply (OOM when full under noeviction,
+ * READONLY after a failover, LOADING while it reads its AOF, ...) means Redis is unavailable. node-redis's own
  * command timeout stops counting once a command is written, so a server that accepts and never answers would
  * hang the request: the call is bounded here instead.
  */
@@ -39,6 +53,10 @@ export async function redisCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await withTimeout(call(), STORE_TIMEOUT_MS);
   } catch (err) {
-    throw err instanceof ErrorReply ? err : new StoreUnavailableError('redis', err);
+    if (!(err instanceof ErrorReply)) throw new StoreUnavailableError('redis', err);
+    // A transaction's failure names its first failed command's reply.
+    const reply: Error = err instanceof MultiErrorReply ? err.replies[err.errorIndexes[0]] : err;
+    const code = /^[A-Z]+/.exec(reply.message)?.[0] ?? '';
+    throw REDIS_OUTAGE_REPLIES.has(code) ? new StoreUnavailableError('redis', err, code) : err;
   }
 }

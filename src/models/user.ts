@@ -7,6 +7,16 @@ export interface User {
   name: string;
   passwordHash: string;
   isAdmin: boolean;
+  locked: boolean;
+}
+
+/** An account as the administrators' list shows it. */
+export interface AccountSummary {
+  id: string;
+  name: string;
+  createdAt: Date;
+  isAdmin: boolean;
+  locked: boolean;
 }
 
 interface UserRow extends RowDataPacket {
@@ -14,6 +24,8 @@ interface UserRow extends RowDataPacket {
   name: string;
   password_hash: string;
   is_admin: number;
+  locked_at: Date | null;
+  created_at: Date;
 }
 
 const ER_DUP_ENTRY = 1062;
@@ -27,9 +39,10 @@ export function createUserModel(db: Db) {
   return {
     /** The id column's collation ignores case, so `Alice` finds `alice`. */
     async findById(id: string): Promise<User | undefined> {
-      const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement('SELECT id, name, password_hash, is_admin FROM users WHERE id = ?'), [id]));
+      const sql = 'SELECT id, name, password_hash, is_admin, locked_at FROM users WHERE id = ?';
+      const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [id]));
       const row = rows[0];
-      return row && { id: row.id, name: row.name, passwordHash: row.password_hash, isAdmin: row.is_admin === 1 };
+      return row && { id: row.id, name: row.name, passwordHash: row.password_hash, isAdmin: row.is_admin === 1, locked: row.locked_at !== null };
     },
 
     /** Returns false when the id is taken (in any case); the unique index decides, so races are safe. */
@@ -47,5 +60,33 @@ export function createUserModel(db: Db) {
     async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
       await mysqlCall(() => db.execute(statement('UPDATE users SET password_hash = ? WHERE id = ?'), [passwordHash, id]));
     },
+  
+    /** Makes the account an administrator or not; false for an unknown id. */
+    async setAdmin(id: string, isAdmin: boolean): Promise<boolean> {
+      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement('UPDATE users SET is_admin = ? WHERE id = ?'), [isAdmin, id])));
+    },
+
+    /** Locks (the account cannot log in) or unlocks it; false for an unknown id. */
+    async setLocked(id: string, locked: boolean): Promise<boolean> {
+      const sql = locked ? 'UPDATE users SET locked_at = COALESCE(locked_at, CURRENT_TIMESTAMP) WHERE id = ?' : 'UPDATE users SET locked_at = NULL WHERE id = ?';
+      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [id])));
+    },
+
+    /** Deletes the account's row; its id may be registered again. */
+    async remove(id: string): Promise<boolean> {
+      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement('DELETE FROM users WHERE id = ?'), [id])));
+    },
+
+    /** One page of accounts whose id starts with `prefix`, in id order (a range of the id index, never a full scan). */
+    async list({ prefix, page, pageSize }: { prefix: string; page: number; pageSize: number }): Promise<{ accounts: AccountSummary[]; hasMore: boolean }> {
+      const pattern = `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
+      const sql = `SELECT id, name, created_at, is_admin, locked_at FROM users WHERE id LIKE ? ORDER BY id LIMIT ${pageSize + 1} OFFSET ${(page - 1) * pageSize}`;
+      const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [pattern]));
+      const accounts = rows.slice(0, pageSize).map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at, isAdmin: row.is_admin === 1, locked: row.locked_at !== null }));
+      return { accounts, hasMore: rows.length > pageSize };
+    },
   };
 }
+
+/** An UPDATE or DELETE found its row: `affectedRows` counts matched rows (mysql2's default FOUND_ROWS flag). */
+const changed = ([result]: [ResultSetHeader, unknown]) => result.affectedRows > 0;

@@ -1,5 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import type { createUserController } from '../controllers/user.controller.js';
+import { ownPagesOnly } from '../middleware/csrf.js';
 import { ifLoggedIn, redirectLoggedIn } from '../middleware/jwt_auth.js';
 import { validateLogin, validateRegister } from '../middleware/validate.js';
 
@@ -31,7 +32,7 @@ export function userRoutes({ userController: user, jwtAuth, readNotice, formToke
   router.get('/login', jwtAuth, redirectLoggedIn, readNotice, formToken, user.renderLoginPage);
   router.post('/login', acceptForm, formToken, validateLogin, throttleLogin, localLogin, user.login);
   router.get('/info', jwtAuth, readNotice, ifLoggedIn(logoutToken), user.renderInfoPage);
-  router.get('/logout', user.logout);
+  router.get('/logout', ownPagesOnly, user.logout);
   router.post('/logout', acceptForm, user.logout);
   return router;
 }

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import type { JwtUtil } from '../utils/jwt.js';
+import type { AccessClaims, JwtUtil } from '../utils/jwt.js';
 import type { TokenPair } from '../utils/authCookies.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
+import type { EndedSessions } from './endedSessions.js';
 
 /** Who a request belongs to, as the access token says. */
 export interface AuthUser {
   id: string;
   name: string;
   sid: string;
+  /** The access token's claim: shows the admin link; admin pages check MySQL as well. */
+  isAdmin: boolean;
 }
 
 export interface IssuedTokens {
@@ -25,13 +28,15 @@ export interface CarriedTokens {
 export type Resumed =
   | { kind: 'anonymous' }
   | { kind: 'ended'; reuse?: AuthUser }
-  | { kind: 'user'; user: AuthUser; issued?: IssuedTokens };
+  | { kind: 'user'; user: AuthUser; issued?: IssuedTokens & { rotation: 'rotated' | 'grace' } };
 
 export type AuthService = ReturnType<typeof createAuthService>;
 
 const randomId = () => randomBytes(18).toString('base64url');
 
-export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUtil; sessions: RefreshSessions; refreshTtlMs: number }) {
+export function createAuthService({ jwt, sessions, endedSessions, refreshTtlMs }: { jwt: JwtUtil; sessions: RefreshSessions; endedSessions: EndedSessions; refreshTtlMs: number }) {
+  const accessTokenOf = (user: AuthUser) => jwt.accessSign({ sub: user.id, name: user.name, sid: user.sid, isAdmin: user.isAdmin });
+
   /** The session a request's tokens name, taken only from a token whose signature checked out. */
   function authenticSession(carried: CarriedTokens): { userId: string; sid: string } | undefined {
     for (const result of [jwt.refreshVerify(carried.refresh), jwt.accessVerify(carried.access)]) {
@@ -50,26 +55,28 @@ export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUti
   return {
     endSession,
 
-    /** A login: ends the session the request carried, if any, and starts a new one. */
-    async startSession(user: { id: string; name: string }, carried: CarriedTokens, client: { userAgent: string; ip: string }): Promise<IssuedTokens> {
-      await endSession(carried);
+    /**
+     * A login: starts a new session and ends the one the request carried, if any. The user's own carried session
+     * ends in the same step (it must not count against the cap); another user's after the start (kept if the
+     * start fails).
+     */
+    async startSession(user: { id: string; name: string; isAdmin: boolean }, carried: CarriedTokens, client: { userAgent: string; ip: string }): Promise<IssuedTokens> {
       const sid = randomId();
       const jti = randomId();
       const expiresAtMs = Date.now() + refreshTtlMs;
-      await sessions.create({ userId: user.id, sid, jti, expiresAtMs, ...client });
-      const authUser = { id: user.id, name: user.name, sid };
-      return {
-        user: authUser,
-        tokens: { access: jwt.accessSign({ sub: user.id, name: user.name, sid }), refresh: jwt.refreshSign({ sub: user.id, sid, jti }, expiresAtMs) },
-        expiresAtMs,
-      };
+      const previous = authenticSession(carried);
+      const replaces = previous?.userId === user.id ? previous.sid : undefined;
+      await sessions.create({ userId: user.id, sid, jti, expiresAtMs, ...client, replaces });
+      if (previous && !replaces) await sessions.revoke(previous.userId, previous.sid);
+      const authUser: AuthUser = { id: user.id, name: user.name, sid, isAdmin: user.isAdmin };
+      return { user: authUser, tokens: { access: accessTokenOf(authUser), refresh: jwt.refreshSign({ sub: user.id, sid, jti }, expiresAtMs) }, expiresAtMs };
     },
 
-    /** The four cases of jwt_auth. Only case 3 touches Redis, once. */
+    /** The four cases of jwt_auth. Only case 3 touches Redis, once; an ended session is known from memory. */
     async resume(carried: CarriedTokens): Promise<Resumed> {
       if (!carried.access) return { kind: 'anonymous' };
       const access = jwt.accessVerify(carried.access);
-      if (access.status === 'valid') return { kind: 'user', user: userOf(access.claims) };
+      if (access.status === 'valid') return endedSessions.has(access.claims.sid) ? { kind: 'ended' } : { kind: 'user', user: userOf(access.claims) };
       if (access.status === 'invalid') return { kind: 'ended' };
 
       const refresh = jwt.refreshVerify(carried.refresh);
@@ -77,16 +84,18 @@ export function createAuthService({ jwt, sessions, refreshTtlMs }: { jwt: JwtUti
       if (!sameSession) return { kind: 'ended' };
 
       const user = userOf(access.claims);
-      const newJti = randomId();
-      const outcome = await sessions.rotate(user.id, user.sid, refresh.claims.jti, newJti);
+      const successor = jwt.refreshSuccessor(refresh.claims.jti);
+      const outcome = await sessions.rotate(user.id, user.sid, refresh.claims.jti, successor);
       if (outcome.kind === 'missing') return { kind: 'ended' };
       if (outcome.kind === 'reused') return { kind: 'ended', reuse: user };
-      const tokens: TokenPair = { access: jwt.accessSign({ sub: user.id, name: user.name, sid: user.sid }) };
-      // Within the grace window the browser already holds a newer refresh token: leave it alone.
-      if (outcome.kind === 'rotated') tokens.refresh = jwt.refreshSign({ sub: user.id, sid: user.sid, jti: newJti }, outcome.expiresAtMs);
-      return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs } };
+      // Within the grace window the same successor is sent again: a browser that lost the rotating response heals.
+      const tokens: TokenPair = {
+        access: accessTokenOf(user),
+        refresh: jwt.refreshSign({ sub: user.id, sid: user.sid, jti: successor }, outcome.expiresAtMs),
+      };
+      return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs, rotation: outcome.kind } };
     },
   };
 }
 
-const userOf = (claims: { sub: string; name: string; sid: string }): AuthUser => ({ id: claims.sub, name: claims.name, sid: claims.sid });
+const userOf = (claims: AccessClaims): AuthUser => ({ id: claims.sub, name: claims.name, sid: claims.sid, isAdmin: claims.isAdmin === true });

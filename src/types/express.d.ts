@@ -19,6 +19,8 @@ declare global {
       /** The account the local-login strategy accepted. */
       account?: Account;
       registration?: Registration;
+      /** The network counter's window that this login attempt was counted in (throttle.ts). */
+      loginWindow?: string;
     }
   }
 }

@@ -2,7 +2,7 @@ import type { CookieOptions, Response } from 'express';
 
 export interface TokenPair {
   access: string;
-  refresh?: string;
+  refresh: string;
 }
 
 export type AuthCookies = ReturnType<typeof createAuthCookies>;
@@ -23,7 +23,7 @@ export function createAuthCookies(isProduction: boolean) {
     set(res: Response, tokens: TokenPair, expiresAtMs: number) {
       const options = { ...base, maxAge: Math.max(0, expiresAtMs - Date.now()) };
       res.cookie(names.access, tokens.access, options);
-      if (tokens.refresh) res.cookie(names.refresh, tokens.refresh, options);
+      res.cookie(names.refresh, tokens.refresh, options);
     },
     clear(res: Response) {
       res.clearCookie(names.access, base);

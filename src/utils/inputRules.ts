@@ -6,8 +6,13 @@ export const ID_PATTERN = /^[A-Za-z0-9_]{4,20}$/;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 128;
 export const NAME_MAX = 50;
-// Control, surrogate, private-use and unassigned code points, and the bidi overrides used to spoof text.
-const UNPRINTABLE = /[\p{Cc}\p{Cs}\p{Co}\p{Cn}\u202A-\u202E\u2066-\u2069]/u;
+// Control, format (bidi marks, zero-width spaces, soft hyphen...), line and paragraph separators, surrogate,
+// private-use and unassigned code points. Zero-width (non-)joiners stay where emoji sequences and some scripts
+// need them: between two visible characters.
+const UNPRINTABLE = /(?![\u200C\u200D])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}]|(?<![\p{L}\p{N}\p{M}\p{P}\p{S}])[\u200C\u200D]|[\u200C\u200D](?![\p{L}\p{N}\p{M}\p{P}\p{S}])/u;
+// What a reader sees: a letter, digit, mark, punctuation or symbol that is not a blank filler (Hangul fillers
+// are letters that show nothing).
+const VISIBLE = /(?![\u115F\u1160\u3164\uFFA0\u2800])[\p{L}\p{N}\p{P}\p{S}]/u;
 
 // zxcvbn-ts ships the ~50,000 most common passwords (MIT); compared without regard to case.
 const COMMON_PASSWORDS = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
@@ -32,7 +37,7 @@ export function checkRegistration(body: Record<string, unknown>): { registration
 
   if (!ID_PATTERN.test(id)) errors.id = 'register.idInvalid';
   if (codePoints(name) < 1 || codePoints(name) > NAME_MAX) errors.name = { key: 'register.nameLength', params: { max: NAME_MAX } };
-  else if (UNPRINTABLE.test(name)) errors.name = 'register.nameUnprintable';
+  else if (UNPRINTABLE.test(name) || !VISIBLE.test(name)) errors.name = 'register.nameUnprintable';
   const passwordProblem = checkPassword(password, id);
   if (passwordProblem) errors.password = passwordProblem;
   else if (text(body.confirmPassword) !== password) errors.confirmPassword = 'register.passwordMismatch';

@@ -1,10 +1,12 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 
 export interface AccessClaims {
   sub: string;
   name: string;
   sid: string;
+  /** Administrators only (the tutorial's claim); pages for them check MySQL as well. */
+  isAdmin?: true;
   iat: number;
   exp: number;
 }
@@ -24,10 +26,12 @@ const ALGORITHM = 'HS256';
 const INVALID = { status: 'invalid' } as const;
 
 export interface JwtUtil {
-  accessSign(claims: { sub: string; name: string; sid: string }): string;
+  accessSign(claims: { sub: string; name: string; sid: string; isAdmin?: boolean | undefined }): string;
   accessVerify(token: string | undefined): VerifyResult<AccessClaims>;
   refreshSign(claims: { sub: string; sid: string; jti: string }, expiresAtMs: number): string;
   refreshVerify(token: string | undefined): VerifyResult<RefreshClaims>;
+  /** The jti that follows `jti` at rotation: only the server can derive it, and derive it again for a retry. */
+  refreshSuccessor(jti: string): string;
 }
 
 /**
@@ -38,13 +42,16 @@ export function createJwtUtil(secrets: { access: string; refresh: string }, acce
   const accessKey = createSecretKey(Buffer.from(secrets.access, 'utf8'));
   const refreshKey = createSecretKey(Buffer.from(secrets.refresh, 'utf8'));
   const accessTtlSec = Math.max(1, Math.round(accessTtlMs / 1000));
+  const successorKey = createSecretKey(createHmac('sha256', secrets.refresh).update('login-page refresh successor').digest());
 
   return {
-    accessSign: ({ sub, name, sid }) => jwt.sign({ sub, name, sid }, accessKey, { algorithm: ALGORITHM, expiresIn: accessTtlSec }),
+    accessSign: ({ sub, name, sid, isAdmin }) =>
+      jwt.sign({ sub, name, sid, ...(isAdmin ? { isAdmin: true } : {}) }, accessKey, { algorithm: ALGORITHM, expiresIn: accessTtlSec }),
     accessVerify: (token) => verify(token, accessKey, isAccessClaims),
     refreshSign: ({ sub, sid, jti }, expiresAtMs) =>
       jwt.sign({ sub, sid, jti, exp: Math.floor(expiresAtMs / 1000) }, refreshKey, { algorithm: ALGORITHM }),
     refreshVerify: (token) => verify(token, refreshKey, isRefreshClaims),
+    refreshSuccessor: (jti) => createHmac('sha256', successorKey).update(jti).digest('base64url'),
   };
 }
 
@@ -70,7 +77,8 @@ const isText = (value: unknown): value is string => typeof value === 'string' &&
 const isTime = (value: unknown): value is number => Number.isInteger(value);
 
 function isAccessClaims(p: Record<string, unknown>): boolean {
-  return isText(p.sub) && typeof p.name === 'string' && isText(p.sid) && isTime(p.iat) && isTime(p.exp) && p.jti === undefined;
+  const adminFlag = p.isAdmin === undefined || p.isAdmin === true;
+  return isText(p.sub) && typeof p.name === 'string' && isText(p.sid) && isTime(p.iat) && isTime(p.exp) && p.jti === undefined && adminFlag;
 }
 
 function isRefreshClaims(p: Record<string, unknown>): boolean {

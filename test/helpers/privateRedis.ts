@@ -1,13 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { freePort } from './freePort.js';
 import { createRedis, type Redis } from '../../src/config/clients.js';
 import { createLogger } from '../../src/config/logger.js';
 
 /** A throw-away redis-server of this test's own, where commands can be counted without other runs' noise. */
-export async function startPrivateRedis(): Promise<{ client: Redis; commandCalls: () => Promise<Record<string, number>>; stop: () => Promise<void> }> {
+export async function startPrivateRedis(extraArgs: string[] = []): Promise<{ client: Redis; port: number; commandCalls: () => Promise<Record<string, number>>; stop: () => Promise<void> }> {
   const port = await freePort();
-  const server: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  // A folder of its own: whatever it writes (DEBUG RELOAD saves a dump) never reaches another server's start.
+  const dir = mkdtempSync(path.join(tmpdir(), 'lpt-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs];
+  const server: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
   const client = createRedis(`redis://127.0.0.1:${port}`, createLogger('silent'));
   for (let attempt = 0; ; attempt++) {
     try {
@@ -25,9 +31,10 @@ export async function startPrivateRedis(): Promise<{ client: Redis; commandCalls
     return Object.fromEntries(calls.map(([, name, count]) => [name, Number(count)]));
   };
   const stop = async () => {
-    await client.close();
+    await client.close().catch(() => undefined);
     server.kill();
     await once(server, 'exit');
+    rmSync(dir, { recursive: true, force: true });
   };
-  return { client, commandCalls, stop };
+  return { client, port, commandCalls, stop };
 }

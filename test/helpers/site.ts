@@ -22,10 +22,10 @@ const LOOSE_LIMITS = { REGISTER_MAX_PER_IP: '1000000', LOGIN_IP_MAX_FAILURES: '1
 export type App = ReturnType<typeof createApp>;
 
 /** A site on the run's real stores; `env` takes the contract's variables (e.g. REFRESH_REUSE_GRACE). */
-export async function makeSite(env: Record<string, string> = {}, stores?: Pick<TestStores, 'db' | 'redis'>, logger?: Logger) {
+export async function makeSite(env: Record<string, string> = {}, stores: Partial<Pick<TestStores, 'db' | 'redis' | 'subscriber'>> = {}, logger?: Logger) {
   const config: Config = { ...loadConfig({ ...SECRETS, ...LOOSE_LIMITS, ...env }), redisKeyPrefix };
-  const { db, redis } = stores ?? (await testStores());
-  const app = createApp({ config, db, redis, logger });
+  const { db, redis, subscriber } = { ...(await testStores()), ...stores };
+  const app = createApp({ config, db, redis, subscriber, logger });
   formTokens.set(app, await fetchFormToken(app));
   return { app, config, db, redis };
 }

@@ -19,6 +19,8 @@ export interface TestStores {
   databaseUrl: string;
   db: Db;
   redis: Redis;
+  /** The run's one listening connection; every test site subscribes on it. */
+  subscriber: Redis;
 }
 
 let opened: Promise<TestStores> | undefined;
@@ -46,15 +48,17 @@ async function open(): Promise<TestStores> {
   const databaseUrl = `mysql://${target.user}:${target.password}@${target.host}:${target.port}/${target.database}`;
   const db = createDb(databaseUrl);
   await migrate(db);
-  const redis = createRedis(REDIS_URL, createLogger('silent'));
-  await redis.connect();
-  return { target, databaseUrl, db, redis };
+  const [redis, subscriber] = [createRedis(REDIS_URL, createLogger('silent')), createRedis(REDIS_URL, createLogger('silent'), { subscriber: true })];
+  await Promise.all([redis.connect(), subscriber.connect()]);
+  subscriber.setMaxListeners(0); // one 'ready' listener per test site
+  return { target, databaseUrl, db, redis, subscriber };
 }
 
 /** Drops the database and account and deletes this run's Redis keys. */
 export async function closeTestStores(): Promise<void> {
   if (!opened) return;
-  const { target, db, redis } = await opened;
+  const { target, db, redis, subscriber } = await opened;
+  await subscriber.close();
   await db.end();
   for await (const keys of redis.scanIterator({ MATCH: `${redisKeyPrefix}*`, COUNT: 500 })) {
     if (keys.length > 0) await redis.del(keys);

@@ -1,4 +1,5 @@
 import { createUsers } from './001-create-users.js';
+import { accountLock } from './002-account-lock.js';
 
 /** Every schema change, in order. Listed here rather than globbed so sources and dist/ behave alike. */
-export const migrations = [createUsers];
+export const migrations = [createUsers, accountLock];

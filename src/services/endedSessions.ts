@@ -1,0 +1,62 @@
+import type { Logger } from 'pino';
+import type { Redis } from '../config/clients.js';
+import { createEndedSessionLog } from '../models/endedSessionLog.js';
+
+export type EndedSessions = ReturnType<typeof createEndedSessions>;
+
+// Clocks of the processes differ a little; an ended sid is kept this much longer than its last access token.
+const CLOCK_MARGIN_MS = 2000;
+// A process that reconnects reads the log when ready and once more after this: an announcement that raced the
+// resubscription reaches the log by then.
+const SECOND_CATCH_UP_MS = 1000;
+
+/**
+ * The sessions that ended recently, in this process's memory, so that jwt_auth refuses their access tokens
+ * without a store round trip. Each sid stays only until the last access token of it has expired anyway, so the
+ * map holds at most the sessions ended within one ACCESS_TOKEN_TTL.
+ */
+export function createEndedSessions({ redis, keyPrefix, accessTtlMs, logger }: { redis: Redis; keyPrefix: string; accessTtlMs: number; logger: Logger }) {
+  const keepUntil = new Map<string, number>();
+  const keepMs = accessTtlMs + CLOCK_MARGIN_MS;
+  const onError = (err: Error) => logger.warn({ err: { message: err.message } }, 'could not log ended sessions for reconnecting processes');
+  const log = createEndedSessionLog(redis, { keyPrefix, keepMs, onError });
+
+  const add = (sid: string, endedAt = Date.now()) => keepUntil.set(sid, Math.max(keepUntil.get(sid) ?? 0, endedAt + keepMs));
+  const prune = () => {
+    const now = Date.now();
+    for (const [sid, until] of keepUntil) if (until <= now) keepUntil.delete(sid);
+  };
+  const catchUp = () =>
+    log.recent().then(
+      (entries) => entries.forEach(({ sid, endedAt }) => add(sid, endedAt)),
+      (err: Error) => logger.warn({ err: { message: err.message } }, 'could not read the ended-session log'),
+    );
+
+  return {
+    /** Where the scripts that end sessions announce them. */
+    log,
+
+    has(sid: string): boolean {
+      const until = keepUntil.get(sid);
+      return until !== undefined && until > Date.now();
+    },
+
+    get size(): number {
+      return keepUntil.size;
+    },
+
+    /**
+     * Subscribes on a connection of its own (its offline queue holds the SUBSCRIBE until it connects); after
+     * every (re)connect the log fills in what was announced meanwhile.
+     */
+    async listen(subscriber: Redis): Promise<void> {
+      subscriber.on('ready', () => {
+        void catchUp();
+        setTimeout(() => void catchUp(), SECOND_CATCH_UP_MS).unref();
+      });
+      setInterval(prune, Math.min(keepMs, 60_000)).unref();
+      await subscriber.subscribe(log.channel, (message) => message.split(',').forEach((sid) => add(sid)));
+      await catchUp();
+    },
+  };
+}
