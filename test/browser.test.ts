@@ -14,7 +14,15 @@ import { makeSite, PASSWORD } from './helpers/site.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Without the background-networking flags Chromium keeps dialling out of this machine's closed network.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 // `npm run screenshots` refreshes the README's pictures; otherwise they are made (and checked) in a temporary folder.
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.join(projectRoot, 'docs', 'screenshots') : path.join(os.tmpdir(), 'login-page-screenshots');
 const WIDTHS = { desktop: { width: 1280, height: 800 }, phone: { width: 375, height: 740 } };
@@ -37,7 +45,10 @@ async function expectAccessible(page: Page, label: string): Promise<void> {
     await page.emulateMedia({ colorScheme });
     const { violations } = await new AxeBuilder({ page }).analyze();
     const grave = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    expect(grave.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), `${label}, ${colorScheme}`).to.deep.equal([]);
+    expect(
+      grave.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+      `${label}, ${colorScheme}`,
+    ).to.deep.equal([]);
   }
   await page.emulateMedia({ colorScheme: 'light' });
 }
