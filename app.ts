@@ -22,6 +22,7 @@ import { createRateLimits } from './src/models/rateLimits.js';
 import { createRefreshSessions } from './src/models/refreshSessions.js';
 import { createUserModel } from './src/models/user.js';
 import { healthRoutes } from './src/routes/health.route.js';
+import { adminArea } from './src/routes/admin.route.js';
 import { sessionsRoutes } from './src/routes/sessions.route.js';
 import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
@@ -63,15 +64,6 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   });
   const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction, publicOrigin: config.publicOrigin });
   const idTag = createIdTag(config.secrets.cookie);
-  const jwtAuth = createJwtAuth(auth, cookies);
-  // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
-  const acceptForm = [
-    csrf.sameSiteOnly,
-    formOrJsonOnly,
-    bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }),
-    bodyParser.json({ limit: BODY_LIMIT }),
-    csrf.requireToken,
-  ];
 
   const app = express();
   app.disable('x-powered-by');
@@ -91,6 +83,15 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.get('/favicon.ico', (_req, res) => res.sendFile(faviconPath, { maxAge: '7d' }));
   app.use(healthRoutes({ db, redis }));
   app.get('/', (_req, res) => res.redirect('/user/info'));
+  const jwtAuth = createJwtAuth(auth, cookies);
+  // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
+  const acceptForm = [
+    csrf.sameSiteOnly,
+    formOrJsonOnly,
+    bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }),
+    bodyParser.json({ limit: BODY_LIMIT }),
+    csrf.requireToken,
+  ];
   app.use(
     '/user',
     userRoutes({
@@ -105,6 +106,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
       localLogin: createLocalLogin(createPassport(users), loginOutcome(limits), idTag),
     }),
   );
+  app.use('/admin', adminArea({ users, sessions, notices, jwtAuth, readNotice: notices.read, formToken: csrf.provideToken, acceptForm }));
   app.use('/user', sessionsRoutes({ sessions, cookies, notices, jwtAuth, acceptForm, formToken: csrf.provideToken }));
   app.use(notFound);
   app.use(errorHandler(logger));

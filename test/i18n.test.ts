@@ -76,7 +76,11 @@ describe('languages', () => {
       expect(htmlLang(res.text)).to.equal('en');
       const { lang } = setCookies(res);
       expect(lang.value).to.equal('en');
-      expect(lang.attributes).to.match(/Max-Age=31536000/).and.match(/Path=\//).and.match(/HttpOnly/).and.match(/SameSite=Lax/);
+      expect(lang.attributes)
+        .to.match(/Max-Age=31536000/)
+        .and.match(/Path=\//)
+        .and.match(/HttpOnly/)
+        .and.match(/SameSite=Lax/);
       expect(lang.attributes).not.to.match(/Secure/);
     });
 
@@ -111,11 +115,18 @@ describe('languages', () => {
           { path: '/user/login', cookie: '', title: t('login.title'), heading: t('login.heading') },
           { path: '/user/register', cookie: '', title: t('register.title'), heading: t('register.heading') },
           { path: '/user/info', cookie: '', title: t('info.title'), heading: t('info.guestHeading') },
-          { path: '/user/info', cookie: cookieHeader({ accessToken: user.accessToken }), title: t('info.title'), heading: t('info.greeting', { name: '김민준' }) },
+          {
+            path: '/user/info',
+            cookie: cookieHeader({ accessToken: user.accessToken }),
+            title: t('info.title'),
+            heading: t('info.greeting', { name: '김민준' }),
+          },
           { path: '/no/such/page', cookie: '', title: t('error.title.404'), heading: t('error.title.404') },
         ];
         for (const page of pages) {
-          const res = await request(app).get(page.path).set('Cookie', [`lang=${lang}`, page.cookie].filter(Boolean).join('; '));
+          const res = await request(app)
+            .get(page.path)
+            .set('Cookie', [`lang=${lang}`, page.cookie].filter(Boolean).join('; '));
           expect(htmlLang(res.text), page.path).to.equal(lang);
           expect(title(res.text), page.path).to.equal(`${page.title} · login-page`);
           expect(heading(res.text), page.path).to.equal(page.heading);
@@ -124,12 +135,17 @@ describe('languages', () => {
       });
 
       it(`${lang}: field errors and the JSON msg`, async () => {
-        const form = await postTo(app, '/user/register').set('Accept-Language', lang).send({ id: 'ab', name: 'Kim', password: 'short', confirmPassword: 'short' });
+        const form = await postTo(app, '/user/register')
+          .set('Accept-Language', lang)
+          .send({ id: 'ab', name: 'Kim', password: 'short', confirmPassword: 'short' });
         expect(form.status).to.equal(400);
         expect(htmlLang(form.text)).to.equal(lang);
         expect(form.text).to.include(`id="id-error">${t('register.idInvalid')}</p>`);
         expect(form.text).to.include(`id="password-error">${t('register.passwordLength', { min: 8, max: 128 })}</p>`);
-        const json = await postTo(app, '/user/register').set('Accept-Language', lang).set('Accept', 'application/json').send({ id: 'ab', name: '', password: PASSWORD, confirmPassword: 'other' });
+        const json = await postTo(app, '/user/register')
+          .set('Accept-Language', lang)
+          .set('Accept', 'application/json')
+          .send({ id: 'ab', name: '', password: PASSWORD, confirmPassword: 'other' });
         expect(json.status).to.equal(400);
         expect(json.body).to.deep.equal({
           success: false,

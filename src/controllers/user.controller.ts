@@ -7,6 +7,7 @@ import { authEvent } from '../middleware/requestLog.js';
 import { HttpError, type FieldErrors } from '../utils/httpError.js';
 import { clientOf, safeNextPath, succeed } from '../utils/http.js';
 import { hashPassword } from '../utils/password.js';
+import { loginForm } from '../middleware/validate.js';
 
 export function createUserController({ users, auth, cookies, notices }: { users: UserModel; auth: AuthService; cookies: AuthCookies; notices: Notices }) {
   return {
@@ -34,7 +35,9 @@ export function createUserController({ users, auth, cookies, notices }: { users:
     },
 
     async login(req: Request, res: Response) {
-      const issued = await auth.startSession(res.locals.account!, cookies.read(req), clientOf(req));
+      const account = res.locals.account!;
+      if (account.locked) throw new HttpError(403, 'login.locked', { form: loginForm(req) });
+      const issued = await auth.startSession(account, cookies.read(req), clientOf(req));
       cookies.set(res, issued.tokens, issued.expiresAtMs);
       authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid });
       succeed(req, res, safeNextPath(req.body.next) ?? '/user/info');

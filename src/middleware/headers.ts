@@ -21,7 +21,7 @@ export const securityHeaders = (isProduction: boolean) =>
     strictTransportSecurity: isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
   });
 
-/** For answers that are personal or about authentication: never cached. */
+/** Pages that are personal or about authentication are never cached (so Back after logout shows no name). */
 export const noStore: RequestHandler = (_req, res, next) => {
   res.set('Cache-Control', 'no-store');
   next();

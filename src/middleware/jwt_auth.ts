@@ -46,3 +46,9 @@ export const requireLogin: RequestHandler = (req, res, next) => {
   if (wantsJson(req)) return next(new HttpError(401, 'auth.loginRequired'));
   res.redirect(303, req.method === 'GET' ? `/user/login?next=${encodeURIComponent(req.originalUrl)}` : '/user/login');
 };
+
+/** After requireLogin: administrators only, as `isAdmin` says (MySQL, on every request); others get 403. */
+export const requireAdmin =
+  (isAdmin: (id: string) => Promise<boolean>): RequestHandler =>
+  async (_req, res, next) =>
+    next((await isAdmin(res.locals.user!.id)) ? undefined : new HttpError(403, 'admin.forbidden'));

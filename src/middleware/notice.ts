@@ -6,6 +6,9 @@ import type { MessageKey } from '../utils/i18n.js';
 export const NOTICES = {
   registered: 'notice.registered',
   loggedOut: 'notice.loggedOut',
+  accountLocked: 'notice.accountLocked',
+  accountUnlocked: 'notice.accountUnlocked',
+  accountSessionsEnded: 'notice.accountSessionsEnded',
   sessionRevoked: 'sessions.notice.revoked',
   otherSessionsRevoked: 'sessions.notice.revokedOthers',
 } as const satisfies Record<string, MessageKey>;

@@ -158,6 +158,15 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
       return (await end(userId, (await sidsOf(userId)).filter((sid) => sid !== keep))).length;
     },
 
+    /** How many live sessions each user has (the index may still name sessions that expired). */
+    async countLive(userIds: string[]): Promise<number[]> {
+      const counts = userIds.map(async (userId) => {
+        const sids = await redis.zRange(indexKey(userId), 0, -1);
+        return sids.length === 0 ? 0 : redis.exists(sids.map((sid) => sessionPrefix(userId) + sid));
+      });
+      return redisCall(() => Promise.all(counts));
+    },
+
     /** The user's live sessions, most recently used first. */
     async list(userId: string): Promise<SessionInfo[]> {
       const sids = (await sidsOf(userId)).reverse();

@@ -5,6 +5,7 @@ import { noStore } from '../middleware/headers.js';
 import { ifLoggedIn, redirectLoggedIn } from '../middleware/jwt_auth.js';
 import { validateLogin, validateRegister } from '../middleware/validate.js';
 
+
 export function userRoutes({ userController: user, jwtAuth, readNotice, formToken, logoutToken, acceptForm, throttleLogin, throttleRegister, localLogin }: {
   userController: ReturnType<typeof createUserController>;
   jwtAuth: RequestHandler;

@@ -1,0 +1,40 @@
+import { Router, type RequestHandler } from 'express';
+import { createAdminController } from '../controllers/admin.controller.js';
+import { noStore } from '../middleware/headers.js';
+import { requireAdmin, requireLogin } from '../middleware/jwt_auth.js';
+import type { Notices } from '../middleware/notice.js';
+import type { RefreshSessions } from '../models/refreshSessions.js';
+import type { UserModel } from '../models/user.js';
+import { createAdminService } from '../services/admin.service.js';
+
+/** The administrators' area, mounted at /admin: its service, controller and routes. */
+export function adminArea({ users, sessions, notices, ...web }: {
+  users: UserModel;
+  sessions: RefreshSessions;
+  notices: Notices;
+  jwtAuth: RequestHandler;
+  readNotice: RequestHandler;
+  formToken: RequestHandler;
+  acceptForm: RequestHandler[];
+}): Router {
+  const service = createAdminService({ users, sessions });
+  return adminRoutes({ admin: createAdminController({ admin: service, notices }), isAdmin: service.isAdmin, ...web });
+}
+
+/** Administrators only: jwt_auth, then the flag checked in MySQL on every request (`requireAdmin`). */
+function adminRoutes({ admin, isAdmin, jwtAuth, readNotice, formToken, acceptForm }: {
+  admin: ReturnType<typeof createAdminController>;
+  isAdmin: (id: string) => Promise<boolean>;
+  jwtAuth: RequestHandler;
+  readNotice: RequestHandler;
+  formToken: RequestHandler;
+  acceptForm: RequestHandler[];
+}): Router {
+  const router = Router();
+  router.use(noStore, jwtAuth, requireLogin, requireAdmin(isAdmin));
+  router.get('/users', readNotice, formToken, admin.renderUsersPage);
+  router.post('/users/:id/lock', acceptForm, admin.lock);
+  router.post('/users/:id/unlock', acceptForm, admin.unlock);
+  router.post('/users/:id/revoke-sessions', acceptForm, admin.endSessions);
+  return router;
+}
