@@ -17,7 +17,7 @@ import { createIdTag, requestLogger } from './src/middleware/requestLog.js';
 import { createJwtAuth } from './src/middleware/jwt_auth.js';
 import { createLocalLogin } from './src/middleware/localLogin.js';
 import { createNotices } from './src/middleware/notice.js';
-import { createThrottleLogin, createThrottleRegister, loginOutcome } from './src/middleware/throttle.js';
+import { createThrottleLogin, createThrottleRegister } from './src/middleware/throttle.js';
 import { createRateLimits } from './src/models/rateLimits.js';
 import { createRefreshSessions } from './src/models/refreshSessions.js';
 import { createUserModel } from './src/models/user.js';
@@ -99,7 +99,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
       ],
       throttleLogin: createThrottleLogin(limits, idTag),
       throttleRegister: createThrottleRegister(limits),
-      localLogin: createLocalLogin(createPassport(users), loginOutcome(limits), idTag),
+      localLogin: createLocalLogin(createPassport(users), idTag),
     }),
   );
   app.use(notFound);
