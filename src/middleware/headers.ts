@@ -1,3 +1,4 @@
+import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 
 /** Security headers, computed once: a strict CSP (no inline script or style), no framing, HSTS in production. */
@@ -19,3 +20,9 @@ export const securityHeaders = (isProduction: boolean) =>
     referrerPolicy: { policy: 'same-origin' },
     strictTransportSecurity: isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
   });
+
+/** For answers that are personal or about authentication: never cached. */
+export const noStore: RequestHandler = (_req, res, next) => {
+  res.set('Cache-Control', 'no-store');
+  next();
+};

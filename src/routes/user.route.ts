@@ -1,14 +1,9 @@
 import { Router, type RequestHandler } from 'express';
 import type { createUserController } from '../controllers/user.controller.js';
 import { ownPagesOnly } from '../middleware/csrf.js';
+import { noStore } from '../middleware/headers.js';
 import { ifLoggedIn, redirectLoggedIn } from '../middleware/jwt_auth.js';
 import { validateLogin, validateRegister } from '../middleware/validate.js';
-
-// Every answer under /user is personal or about authentication: never cache it.
-const noStore: RequestHandler = (_req, res, next) => {
-  res.set('Cache-Control', 'no-store');
-  next();
-};
 
 export function userRoutes({ userController: user, jwtAuth, readNotice, formToken, logoutToken, acceptForm, throttleLogin, throttleRegister, localLogin }: {
   userController: ReturnType<typeof createUserController>;
@@ -26,6 +21,7 @@ export function userRoutes({ userController: user, jwtAuth, readNotice, formToke
   logoutToken: RequestHandler;
 }): Router {
   const router = Router();
+  // Every answer under /user is personal or about authentication.
   router.use(noStore);
   router.get('/register', jwtAuth, redirectLoggedIn, formToken, user.renderRegisterPage);
   router.post('/register', acceptForm, formToken, validateRegister, throttleRegister, user.register);
