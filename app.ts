@@ -21,6 +21,7 @@ import { createThrottleLogin, createThrottleRegister } from './src/middleware/th
 import { createRateLimits } from './src/models/rateLimits.js';
 import { createRefreshSessions } from './src/models/refreshSessions.js';
 import { createUserModel } from './src/models/user.js';
+import { accountRoutes } from './src/routes/account.route.js';
 import { healthRoutes } from './src/routes/health.route.js';
 import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
@@ -62,6 +63,15 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   });
   const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction, publicOrigin: config.publicOrigin });
   const idTag = createIdTag(config.secrets.cookie);
+  const jwtAuth = createJwtAuth(auth, cookies);
+  // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
+  const acceptForm = [
+    csrf.sameSiteOnly,
+    formOrJsonOnly,
+    bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }),
+    bodyParser.json({ limit: BODY_LIMIT }),
+    csrf.requireToken,
+  ];
 
   const app = express();
   app.disable('x-powered-by');
@@ -85,23 +95,17 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
     '/user',
     userRoutes({
       userController,
-      jwtAuth: createJwtAuth(auth, cookies),
+      jwtAuth,
       readNotice: notices.read,
       formToken: csrf.provideToken,
       logoutToken: csrf.provideSessionToken,
-      // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
-      acceptForm: [
-        csrf.sameSiteOnly,
-        formOrJsonOnly,
-        bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }),
-        bodyParser.json({ limit: BODY_LIMIT }),
-        csrf.requireToken,
-      ],
+      acceptForm,
       throttleLogin: createThrottleLogin(limits, idTag),
       throttleRegister: createThrottleRegister(limits),
       localLogin: createLocalLogin(createPassport(users), idTag),
     }),
   );
+  app.use('/user', accountRoutes({ users, sessions, auth, limits, idTag, cookies, notices, jwtAuth, formToken: csrf.provideToken, acceptForm }));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -5,6 +5,8 @@ import type { MessageKey } from '../utils/i18n.js';
 export const NOTICES = {
   registered: 'notice.registered',
   loggedOut: 'notice.loggedOut',
+  passwordChanged: 'password.changed',
+  accountDeleted: 'delete.done',
 } as const satisfies Record<string, MessageKey>;
 
 export type NoticeKey = keyof typeof NOTICES;
