@@ -20,7 +20,9 @@ import {
   type Tokens,
 } from './helpers/site.js';
 import { en, ko } from './helpers/i18n.js';
-import type { Db } from '../src/config/clients.js';
+import { createDb, type Db } from '../src/config/clients.js';
+import { expectUnavailable } from './helpers/outage.js';
+import { testStores } from './helpers/stores.js';
 
 const NEW_PASSWORD = 'a brand new passphrase 42';
 const MAX_FAILURES = 5;
@@ -323,6 +325,28 @@ describe('account: change password and delete account', function () {
       expect(refused.headers['retry-after']).to.match(/^\d+$/);
       expect(refused.text).to.include(ko('throttle.wait', { minutes: 15 }));
       expect(await accountExists(user.id)).to.equal(true);
+    });
+  });
+
+  describe('outages', () => {
+    it('MySQL down: both answer 503 within a few seconds, cookies kept, and the attempts are given back (an outage locks no one)', async () => {
+      const deadDb = createDb('mysql://nobody:x@127.0.0.1:1/none');
+      try {
+        const { app: down } = await makeSite(
+          { TRUST_PROXY: 'true', LOGIN_MAX_FAILURES: String(MAX_FAILURES) },
+          { db: deadDb, redis: (await testStores()).redis },
+        );
+        const user = await loggedInUser(app);
+        const ip = someIp();
+        const body = { currentPassword: PASSWORD, password: NEW_PASSWORD, confirmPassword: NEW_PASSWORD };
+        for (let i = 0; i < MAX_FAILURES; i++) {
+          await expectUnavailable(postTo(down, '/user/password', cookieHeader(user)).set('X-Forwarded-For', ip).send(body));
+          await expectUnavailable(postTo(down, '/user/delete', cookieHeader(user)).set('X-Forwarded-For', ip).send(body));
+        }
+        expect((await changePassword(user, ip)).status).to.equal(303);
+      } finally {
+        await deadDb.end();
+      }
     });
   });
 });
