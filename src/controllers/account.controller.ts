@@ -1,16 +1,17 @@
 import type { Request, Response } from 'express';
 import type { Notices } from '../middleware/notice.js';
 import { authEvent } from '../middleware/requestLog.js';
+import { invalidAccountForm } from '../middleware/validate.js';
 import type { AccountService } from '../services/account.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
-import { HttpError } from '../utils/httpError.js';
+import type { HttpError } from '../utils/httpError.js';
 import { clientOf, succeed } from '../utils/http.js';
 import type { MessageKey } from '../utils/i18n.js';
 
 /** 400 with the form again and the message on the password field (the attempt stays counted as a failed login). */
 function wrongPassword(res: Response, view: string, field: string, message: MessageKey): HttpError {
   authEvent(res.req, 'reauth.failed', { user: res.locals.user!.id });
-  return new HttpError(400, 'register.invalid', { errors: { [field]: message }, form: { view, values: {} } });
+  return invalidAccountForm(view, { [field]: message });
 }
 
 /** The account pages; they run after jwt_auth and requireLogin, the POSTs after validation and the throttle. */

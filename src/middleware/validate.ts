@@ -42,7 +42,8 @@ export const validateLogin: RequestHandler = (req, _res, next) => {
 };
 
 /** A form of the account pages shown again: nothing is kept, every field there is a password. */
-const invalidAccountForm = (view: string, errors: FieldErrors) => new HttpError(400, 'register.invalid', { errors, form: { view, values: {} } });
+export const invalidAccountForm = (view: string, errors: FieldErrors): HttpError =>
+  new HttpError(400, 'register.invalid', { errors, form: { view, values: {} } });
 
 /** After requireLogin: the current password, and a new one by the registration's rules for this account's id. */
 export const validatePasswordChange: RequestHandler = (req, res, next) => {
