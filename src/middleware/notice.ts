@@ -8,6 +8,8 @@ export const NOTICES = {
   accountLocked: 'notice.accountLocked',
   accountUnlocked: 'notice.accountUnlocked',
   accountSessionsEnded: 'notice.accountSessionsEnded',
+  passwordChanged: 'password.changed',
+  accountDeleted: 'delete.done',
 } as const satisfies Record<string, MessageKey>;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -113,3 +113,13 @@ export function isLoggedIn(res: Response, name = 'Tester'): boolean {
   const lang = /<html lang="(\w+)">/.exec(res.text)?.[1];
   return isLang(lang) && res.text.includes(translators[lang]('info.greeting', { name }));
 }
+
+/** Polls until `site` refuses the access token; resolves with how long that took. */
+export async function refusedWithin(site: App, tokens: Pick<Tokens, 'accessToken'>, limitMs: number): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < limitMs) {
+    if (!isLoggedIn(await getInfo(site, { accessToken: tokens.accessToken }))) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`the access token still worked after ${limitMs} ms`);
+}
