@@ -17,10 +17,11 @@ import { createIdTag, requestLogger } from './src/middleware/requestLog.js';
 import { createJwtAuth } from './src/middleware/jwt_auth.js';
 import { createLocalLogin } from './src/middleware/localLogin.js';
 import { createNotices } from './src/middleware/notice.js';
-import { createThrottleLogin, createThrottleRegister, loginOutcome } from './src/middleware/throttle.js';
+import { createThrottleLogin, createThrottleRegister } from './src/middleware/throttle.js';
 import { createRateLimits } from './src/models/rateLimits.js';
 import { createRefreshSessions } from './src/models/refreshSessions.js';
 import { createUserModel } from './src/models/user.js';
+import { accountRoutes } from './src/routes/account.route.js';
 import { healthRoutes } from './src/routes/health.route.js';
 import { adminArea } from './src/routes/admin.route.js';
 import { sessionsRoutes } from './src/routes/sessions.route.js';
@@ -64,6 +65,15 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   });
   const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction, publicOrigin: config.publicOrigin });
   const idTag = createIdTag(config.secrets.cookie);
+  const jwtAuth = createJwtAuth(auth, cookies);
+  // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
+  const acceptForm = [
+    csrf.sameSiteOnly,
+    formOrJsonOnly,
+    bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }),
+    bodyParser.json({ limit: BODY_LIMIT }),
+    csrf.requireToken,
+  ];
 
   const app = express();
   app.disable('x-powered-by');
@@ -83,15 +93,6 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.get('/favicon.ico', (_req, res) => res.sendFile(faviconPath, { maxAge: '7d' }));
   app.use(healthRoutes({ db, redis }));
   app.get('/', (_req, res) => res.redirect('/user/info'));
-  const jwtAuth = createJwtAuth(auth, cookies);
-  // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
-  const acceptForm = [
-    csrf.sameSiteOnly,
-    formOrJsonOnly,
-    bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }),
-    bodyParser.json({ limit: BODY_LIMIT }),
-    csrf.requireToken,
-  ];
   app.use(
     '/user',
     userRoutes({
@@ -103,10 +104,11 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
       acceptForm,
       throttleLogin: createThrottleLogin(limits, idTag),
       throttleRegister: createThrottleRegister(limits),
-      localLogin: createLocalLogin(createPassport(users), loginOutcome(limits), idTag),
+      localLogin: createLocalLogin(createPassport(users), idTag),
     }),
   );
   app.use('/admin', adminArea({ users, sessions, notices, jwtAuth, readNotice: notices.read, formToken: csrf.provideToken, acceptForm }));
+  app.use('/user', accountRoutes({ users, sessions, auth, limits, idTag, cookies, notices, jwtAuth, formToken: csrf.provideToken, acceptForm }));
   app.use('/user', sessionsRoutes({ sessions, cookies, notices, jwtAuth, acceptForm, formToken: csrf.provideToken }));
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -59,6 +59,15 @@ step "Redis"
 redis_host=$(url_host "$redis_url" REDIS_URL)
 ensure_redis "$redis_host" "$(url_port "$redis_url" 6379)"
 
+step "Redis Cluster tooling for the cluster tests"
+if command -v redis-cli >/dev/null; then
+  echo "redis-cli is installed"
+elif is_root; then
+  apt_install redis-tools
+else
+  echo "no redis-cli: the Redis Cluster tests will be skipped (sudo apt-get install -y redis-tools to run them)"
+fi
+
 step "Browser for the end-to-end tests"
 if [ -x /usr/bin/chromium ]; then
   echo "chromium is installed"

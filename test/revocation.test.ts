@@ -4,23 +4,13 @@ import { createRedis } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
 import { createEndedSessions } from '../src/services/endedSessions.js';
 import jwt from 'jsonwebtoken';
-import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, login, makeSite, setCookies, type App, type Tokens } from './helpers/site.js';
+import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, login, makeSite, refusedWithin, setCookies, type App, type Tokens } from './helpers/site.js';
 import { REDIS_URL, redisKeyPrefix, testStores } from './helpers/stores.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sidOf = (accessToken: string) => (jwt.decode(accessToken) as { sid: string }).sid;
 const logout = (app: App, tokens: Tokens) => request(app).get('/user/logout').set('Cookie', cookieHeader(tokens));
-
-/** Polls until `site` refuses the access token; resolves with how long that took. */
-async function refusedWithin(site: App, tokens: Pick<Tokens, 'accessToken'>, limitMs: number): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < limitMs) {
-    if (!isLoggedIn(await getInfo(site, { accessToken: tokens.accessToken }))) return Date.now() - started;
-    await sleep(10);
-  }
-  throw new Error(`the access token still worked after ${limitMs} ms`);
-}
 
 /** A fresh listening connection, as a second process has. */
 async function newSubscriber(url = REDIS_URL) {

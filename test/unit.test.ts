@@ -32,6 +32,14 @@ describe('configuration', () => {
     }
   });
 
+  it('takes REDIS_CLUSTER_NODES as host:port seeds, and refuses anything else', () => {
+    expect(loadConfig({}).redisClusterNodes).to.equal(undefined);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001' }).redisClusterNodes).to.deep.equal(['10.0.0.1:7000', 'redis-b:7001']);
+    for (const bad of ['10.0.0.1', 'redis://a:7000', 'a:7000,,b:7001', 'a:70000']) {
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: bad }), bad).to.throw(ConfigError, /REDIS_CLUSTER_NODES must be/);
+    }
+  });
+
   it('parses durations', () => {
     expect(parseDuration('2s')).to.equal(2000);
     expect(parseDuration('15m')).to.equal(900_000);

@@ -1,10 +1,15 @@
 import mysql from 'mysql2/promise';
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import type { Logger } from 'pino';
 import type { Config } from './index.js';
 
 export type Db = mysql.Pool;
-export type Redis = ReturnType<typeof createRedis>;
+export type RedisClient = ReturnType<typeof createRedis>;
+export type RedisCluster = ReturnType<typeof createRedisCluster>;
+/** What the models need of Redis: a single client and a cluster both have it (a cluster routes each call by its first key). */
+export type Redis = Pick<RedisCluster, 'evalSha' | 'eval' | 'zRange' | 'exists' | 'hGetAll' | 'zRangeByScoreWithScores' | 'ping' | 'isOpen' | 'close'>;
+/** The listening connection for ended sessions: `ready` after every (re)connect, then SUBSCRIBE. */
+export type Subscriber = Pick<RedisClient, 'on' | 'subscribe' | 'isOpen' | 'close'>;
 
 /** Commands fail after this long instead of hanging while a store is away. */
 export const STORE_TIMEOUT_MS = 2000;
@@ -24,14 +29,25 @@ export function createDb(databaseUrl: string): Db {
  * that listens for ended sessions; its SUBSCRIBE waits in the offline queue until Redis answers.
  */
 export function createRedis(redisUrl: string, logger: Logger, { subscriber = false } = {}) {
-  const client = createClient({
-    url: redisUrl,
-    disableOfflineQueue: !subscriber,
-    // Bounds only a command's wait to be written; redisCall (models/storeErrors.ts) bounds the answer.
-    commandOptions: { timeout: STORE_TIMEOUT_MS },
-    socket: { connectTimeout: STORE_TIMEOUT_MS, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2000) },
-  });
-  // Without a listener an 'error' event would crash the process; the client reconnects by itself.
+  const client = createClient({ url: redisUrl, ...clientOptions(subscriber) });
+  return logErrors(client, logger);
+}
+
+/** A Redis Cluster from its `host:port` seeds, each node's connection behaving as createRedis's does. */
+export function createRedisCluster(seeds: string[], logger: Logger) {
+  const cluster = createCluster({ rootNodes: seeds.map((seed) => ({ url: `redis://${seed}` })), defaults: clientOptions(false) });
+  return logErrors(cluster, logger);
+}
+
+const clientOptions = (subscriber: boolean) => ({
+  disableOfflineQueue: !subscriber,
+  // Bounds only a command's wait to be written; redisCall (models/storeErrors.ts) bounds the answer.
+  commandOptions: { timeout: STORE_TIMEOUT_MS },
+  socket: { connectTimeout: STORE_TIMEOUT_MS, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
+});
+
+// Without a listener an 'error' event would crash the process; the client reconnects by itself.
+function logErrors<T extends { on(event: 'error', listener: (err: Error) => void): unknown }>(client: T, logger: Logger): T {
   client.on('error', (err: Error) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   return client;
 }
@@ -39,17 +55,20 @@ export function createRedis(redisUrl: string, logger: Logger, { subscriber = fal
 export interface Stores {
   db: Db;
   redis: Redis;
-  subscriber: Redis;
+  subscriber: Subscriber;
 }
 
 /** Opens both stores. The site serves even while one is down, so connection failures only get logged. */
 export function openStores(config: Config, logger: Logger): Stores {
   const db = createDb(config.databaseUrl);
-  const [redis, subscriber] = [false, true].map((isSubscriber) => {
-    const client = createRedis(config.redisUrl, logger, { subscriber: isSubscriber });
+  const connect = <T extends { connect(): Promise<unknown> }>(client: T): T => {
     client.connect().catch((err: Error) => logger.error({ err: { message: err.message } }, 'redis connect failed'));
     return client;
-  });
+  };
+  const seeds = config.redisClusterNodes;
+  const redis = connect(seeds ? createRedisCluster(seeds, logger) : createRedis(config.redisUrl, logger));
+  // A PUBLISH reaches the subscribers of every node of a cluster, so listening on the first seed hears them all.
+  const subscriber = connect(createRedis(seeds ? `redis://${seeds[0]}` : config.redisUrl, logger, { subscriber: true }));
   return { db, redis, subscriber };
 }
 

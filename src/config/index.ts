@@ -6,6 +6,8 @@ export interface Config {
   port: number;
   databaseUrl: string;
   redisUrl: string;
+  /** `host:port` seeds of a Redis Cluster, used instead of redisUrl when set. */
+  redisClusterNodes: string[] | undefined;
   /** Prepended to every Redis key, so several sites or test runs can share one Redis. */
   redisKeyPrefix: string;
   secrets: { access: string; refresh: string; cookie: string };
@@ -75,6 +77,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer('PORT', 3000, 0, 65535),
     databaseUrl: url('DATABASE_URL', DEFAULT_DATABASE_URL, ['mysql:']),
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379/0', ['redis:', 'rediss:']),
+    redisClusterNodes: parseClusterNodes(env.REDIS_CLUSTER_NODES, problems),
     redisKeyPrefix: 'lp:',
     secrets: { access: secrets[0], refresh: secrets[1], cookie: secrets[2] },
     accessTtlMs: duration('ACCESS_TOKEN_TTL', '10m'),
@@ -114,6 +117,15 @@ function parseOrigin(raw: string | undefined, problems: string[]): string | unde
   const url = URL.canParse(raw) ? new URL(raw) : undefined;
   if (url && ['http:', 'https:'].includes(url.protocol) && url.pathname === '/' && !url.search && !url.hash && !url.username) return url.origin;
   problems.push('PUBLIC_ORIGIN must be an origin such as https://login.example.com (no path)');
+  return undefined;
+}
+
+function parseClusterNodes(raw: string | undefined, problems: string[]): string[] | undefined {
+  if (!raw?.trim()) return undefined;
+  const seeds = raw.split(',').map((seed) => seed.trim());
+  const valid = (seed: string) => /^[^\s:/]+:\d+$/.test(seed) && Number(seed.split(':')[1]) >= 1 && Number(seed.split(':')[1]) <= 65535;
+  if (seeds.every(valid)) return seeds;
+  problems.push('REDIS_CLUSTER_NODES must be comma-separated host:port seeds, e.g. 10.0.0.1:7000,10.0.0.2:7000');
   return undefined;
 }
 

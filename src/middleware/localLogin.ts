@@ -1,17 +1,19 @@
 import type { RequestHandler } from 'express';
 import type passport from 'passport';
 import type { User } from '../models/user.js';
-import type { LoginOutcome } from './throttle.js';
 import { authEvent, type IdTag } from './requestLog.js';
 import { LOGIN_FAILED, loginFailure } from './validate.js';
 
-/** Runs the `local-login` strategy without sessions; the accepted account goes to res.locals.account. */
-export function createLocalLogin(authenticator: passport.Authenticator, settle: LoginOutcome, idTag: IdTag): RequestHandler {
+/**
+ * Runs the `local-login` strategy without sessions, after the login throttle reserved the attempt; the accepted
+ * account goes to res.locals.account.
+ */
+export function createLocalLogin(authenticator: passport.Authenticator, idTag: IdTag): RequestHandler {
   return (req, res, next) => {
     const done = async (err: unknown, account: User | false) => {
       try {
         // The attempt was counted as failed when it was reserved: only a success or an outage changes that.
-        if (err || account) await settle(req, res, err ? 'unchecked' : 'succeeded');
+        if (err || account) await res.locals.settleAttempt!(err ? 'unchecked' : 'succeeded');
       } catch (storeErr) {
         return next(err ?? storeErr);
       }

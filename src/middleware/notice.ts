@@ -9,6 +9,8 @@ export const NOTICES = {
   accountLocked: 'notice.accountLocked',
   accountUnlocked: 'notice.accountUnlocked',
   accountSessionsEnded: 'notice.accountSessionsEnded',
+  passwordChanged: 'password.changed',
+  accountDeleted: 'delete.done',
   sessionRevoked: 'sessions.notice.revoked',
   otherSessionsRevoked: 'sessions.notice.revokedOthers',
 } as const satisfies Record<string, MessageKey>;

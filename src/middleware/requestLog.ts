@@ -28,7 +28,20 @@ export const requestLogger = (logger: Logger) =>
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
   });
 
-export type AuthEvent = 'login.ok' | 'login.failed' | 'login.throttled' | 'register.ok' | 'register.throttled' | 'refresh' | 'refresh.reuse_revoked' | 'logout' | 'session.revoked' | 'sessions.revoked_others';
+export type AuthEvent =
+  | 'login.ok'
+  | 'login.failed'
+  | 'login.throttled'
+  | 'register.ok'
+  | 'register.throttled'
+  | 'refresh'
+  | 'refresh.reuse_revoked'
+  | 'logout'
+  | 'reauth.failed'
+  | 'password.changed'
+  | 'account.deleted'
+  | 'session.revoked'
+  | 'sessions.revoked_others';
 
 /** A structured auth event on the request's own log line context (request id included). */
 export function authEvent(req: Request, event: AuthEvent, fields: Record<string, unknown> = {}): void {

@@ -11,18 +11,44 @@ function tooMany(waitMs: number, form: FormContext): HttpError {
   return new HttpError(429, 'throttle.wait', { params, form, headers: { 'Retry-After': String(Math.ceil(waitMs / 1000)) } });
 }
 
-/** Reserves the attempt (counted as a failure until it proves otherwise); a spent limit is 429, even for the right password. */
-export function createThrottleLogin(limits: RateLimits, idTag: IdTag): RequestHandler {
+/** Whose password a request tries, and the form to show again when the limit is spent. */
+interface PasswordAttempt {
+  accountId: (req: Request, res: Response) => string;
+  form: (req: Request) => FormContext;
+}
+
+/**
+ * Reserves a password attempt of (account, network) before the password is checked, so that parallel guesses
+ * cannot outrun the limit: it counts as failed until `res.locals.settleAttempt` says otherwise. A spent limit is
+ * 429, even for the right password.
+ */
+function createThrottlePassword(limits: RateLimits, idTag: IdTag, attempt: PasswordAttempt): RequestHandler {
   return async (req, res, next) => {
-    const reservation = await limits.reserveLogin(req.body.id, clientNetwork(req));
+    const id = attempt.accountId(req, res);
+    const network = clientNetwork(req);
+    const reservation = await limits.reserveLogin(id, network);
     if (reservation.window !== undefined) {
-      res.locals.loginWindow = reservation.window;
+      const { window } = reservation;
+      res.locals.settleAttempt = (outcome) => limits.releaseLogin(id, network, window, outcome);
       return next();
     }
-    authEvent(req, 'login.throttled', { idTag: idTag(req.body.id), waitMs: reservation.waitMs });
-    next(tooMany(reservation.waitMs, loginForm(req)));
+    authEvent(req, 'login.throttled', { idTag: idTag(id), waitMs: reservation.waitMs });
+    next(tooMany(reservation.waitMs, attempt.form(req)));
   };
 }
+
+/** Login: the id typed into the form. */
+export const createThrottleLogin = (limits: RateLimits, idTag: IdTag): RequestHandler =>
+  createThrottlePassword(limits, idTag, { accountId: (req) => req.body.id, form: loginForm });
+
+/**
+ * A logged-in person's password re-check (password change, deletion) counts as a login of their own id from
+ * their network: a stolen access cookie is no way around the login limits. `view` is the form to show again.
+ */
+export const createThrottleReauth =
+  (limits: RateLimits, idTag: IdTag) =>
+  (view: string): RequestHandler =>
+    createThrottlePassword(limits, idTag, { accountId: (_req, res) => res.locals.user!.id, form: () => ({ view, values: {} }) });
 
 /** Counts every registration attempt that passed validation, taken ids included. */
 export function createThrottleRegister(limits: RateLimits): RequestHandler {
@@ -34,11 +60,3 @@ export function createThrottleRegister(limits: RateLimits): RequestHandler {
     next(tooMany(wait, { view: 'register', values: { id, name } }));
   };
 }
-
-/** Settles a reserved login: a wrong password keeps its count, a success resets the pair, an outage is refunded. */
-export type LoginOutcome = (req: Request, res: Response, outcome: 'succeeded' | 'unchecked') => Promise<void>;
-
-export const loginOutcome =
-  (limits: RateLimits): LoginOutcome =>
-  (req, res, outcome) =>
-    limits.releaseLogin(req.body.id, clientNetwork(req), res.locals.loginWindow ?? '', outcome);

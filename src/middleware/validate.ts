@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { HttpError, type FieldErrors, type FormContext } from '../utils/httpError.js';
 import type { MessageKey } from '../utils/i18n.js';
-import { checkRegistration, isPlausibleLogin } from '../utils/inputRules.js';
+import { checkNewPassword, checkRegistration, isPlausibleLogin } from '../utils/inputRules.js';
 import { safeNextPath } from '../utils/http.js';
 
 export const LOGIN_FAILED: MessageKey = 'login.failed';
@@ -40,3 +40,17 @@ export const validateLogin: RequestHandler = (req, _res, next) => {
   if (!isPlausibleLogin(id, password)) return next(loginFailure(req, 401, LOGIN_FAILED));
   next();
 };
+
+/** A form of the account pages shown again: nothing is kept, every field there is a password. */
+export const invalidAccountForm = (view: string, errors: FieldErrors): HttpError =>
+  new HttpError(400, 'register.invalid', { errors, form: { view, values: {} } });
+
+/** After requireLogin: the current password, and a new one by the registration's rules for this account's id. */
+export const validatePasswordChange: RequestHandler = (req, res, next) => {
+  const errors = checkNewPassword(req.body ?? {}, res.locals.user!.id);
+  if (!field(req, 'currentPassword')) errors.currentPassword = 'password.currentRequired';
+  next(Object.keys(errors).length > 0 ? invalidAccountForm('password', errors) : undefined);
+};
+
+export const validateDelete: RequestHandler = (req, _res, next) =>
+  next(field(req, 'password') ? undefined : invalidAccountForm('delete', { password: 'login.passwordRequired' }));

@@ -1,5 +1,15 @@
 import type { Redis } from '../config/clients.js';
+import { luaScript } from './luaScript.js';
 import { redisCall } from './storeErrors.js';
+
+// KEYS[1] the log; ARGV[1] now, ARGV[2] keep ms, ARGV[3..] sids. One key, one step (a MULTI's typing differs
+// between a client and a cluster; a script runs on either).
+const RECORD = luaScript(`
+for i = 3, #ARGV do redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`);
 
 export type EndedSessionLog = ReturnType<typeof createEndedSessionLog>;
 
@@ -8,10 +18,7 @@ export type EndedSessionLog = ReturnType<typeof createEndedSessionLog>;
  * the same step) and a sorted set of the last `keepMs` of them (sid by end time), for a process that was not
  * listening. Plain PUBLISH reaches every node of a Redis Cluster; the set is one key of its own.
  */
-export function createEndedSessionLog(
-  redis: Redis,
-  { keyPrefix, keepMs, onError }: { keyPrefix: string; keepMs: number; onError: (err: Error) => void },
-) {
+export function createEndedSessionLog(redis: Redis, { keyPrefix, keepMs, onError }: { keyPrefix: string; keepMs: number; onError: (err: Error) => void }) {
   const key = `${keyPrefix}ended-sessions`;
   return {
     channel: `${keyPrefix}ended-sessions`,
@@ -22,9 +29,7 @@ export function createEndedSessionLog(
      */
     async record(sids: string[]): Promise<void> {
       if (sids.length === 0) return;
-      const now = Date.now();
-      const members = sids.map((sid) => ({ score: now, value: sid }));
-      await redisCall(() => redis.multi().zAdd(key, members).zRemRangeByScore(key, '-inf', now - keepMs).pExpire(key, keepMs).exec()).catch(onError);
+      await RECORD(redis, [key], [String(Date.now()), String(keepMs), ...sids]).catch(onError);
     },
 
     /** The sessions that ended in the last `keepMs`, with when. */

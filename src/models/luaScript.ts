@@ -5,7 +5,10 @@ import { redisCall } from './storeErrors.js';
 
 export type LuaScript = (redis: Redis, keys: string[], args: string[]) => Promise<unknown>;
 
-/** Runs a script by its SHA (one round trip); loads it with EVAL only when the server does not know it yet. */
+/**
+ * Runs a script by its SHA (one round trip); loads it with EVAL only when the server does not know it yet. On a
+ * cluster both go to the node that owns the first key (every script's keys share one slot).
+ */
 export function luaScript(source: string): LuaScript {
   const sha = createHash('sha1').update(source).digest('hex');
   const run = async (redis: Redis, keys: string[], args: string[]) => {

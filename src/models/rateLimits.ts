@@ -38,6 +38,11 @@ return 1
 /** A reserved login attempt: `window` names the network counter's window it was counted in. */
 export type LoginReservation = { waitMs: 0; window: string } | { waitMs: number; window?: undefined };
 
+/** How a reserved attempt ended when it was no failure: a right password, or an outage before the check. */
+export type AttemptOutcome = 'succeeded' | 'unchecked';
+/** Settles one reserved attempt; an attempt never settled stays counted as a failure. */
+export type SettleAttempt = (outcome: AttemptOutcome) => Promise<void>;
+
 export interface RateLimitOptions {
   keyPrefix: string;
   loginMaxFailures: number;
@@ -75,7 +80,7 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
     },
 
     /** The reserved attempt did not fail: `succeeded` resets the pair's count, `unchecked` (an outage) gives the point back. */
-    async releaseLogin(id: string, network: string, window: string, outcome: 'succeeded' | 'unchecked'): Promise<void> {
+    async releaseLogin(id: string, network: string, window: string, outcome: AttemptOutcome): Promise<void> {
       await RELEASE_LOGIN(redis, loginKeys(id, network), [outcome === 'succeeded' ? 'reset' : 'refund', window]);
     },
 

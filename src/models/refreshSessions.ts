@@ -7,29 +7,41 @@ import { redisCall } from './storeErrors.js';
 // Every key of a user carries the hash tag {userId}: the scripts below touch one cluster slot only. A script
 // that ends sessions PUBLISHes their sids in the same step (the channel of models/endedSessionLog.ts).
 
-// KEYS[1] session hash, KEYS[2] the user's index (sid -> last use), KEYS[3] (optional) the session this login
-// replaces (ARGV[12]), ended first so that it never pushes another device over the cap; ARGV[10] prefix of the
-// user's session keys, ARGV[11] the channel. Returns the sids that ended.
+// KEYS[1] session hash, KEYS[2] the user's index (sid -> last use), KEYS[3..] the hashes of the sids ARGV[12..]:
+// the session this login replaces (ARGV[11], ended first so that it never pushes another device over the cap), then
+// those the caller read from the index. ARGV[10] the channel. Under the cap no other session is touched; at the cap
+// the least recently used live ones end, but only when every sid in the index is declared: otherwise nothing is
+// written and {'keys', sids} asks the caller to declare them. Returns {'created', the sids that ended}.
 const CREATE = luaScript(`
+local declared = {}
+for i = 3, #KEYS do declared[ARGV[i + 9]] = KEYS[i] end
+local cap = tonumber(ARGV[9])
+local others = {}
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if sid ~= ARGV[1] and sid ~= ARGV[11] then table.insert(others, sid) end
+end
+local atCap = #others >= cap
+if atCap then
+  for _, sid in ipairs(others) do if not declared[sid] then return {'keys', others} end end
+end
 local ended = {}
-if #KEYS == 3 then
-  if redis.call('DEL', KEYS[3]) == 1 then table.insert(ended, ARGV[12]) end
-  redis.call('ZREM', KEYS[2], ARGV[12])
+if ARGV[11] ~= '' then
+  if redis.call('DEL', declared[ARGV[11]]) == 1 then table.insert(ended, ARGV[11]) end
+  redis.call('ZREM', KEYS[2], ARGV[11])
 end
 redis.call('HSET', KEYS[1], 'uid', ARGV[2], 'jti', ARGV[3], 'createdAt', ARGV[4], 'lastUsed', ARGV[4],
   'absExp', ARGV[6], 'ua', ARGV[7], 'ip', ARGV[8])
 redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[5]), tonumber(ARGV[6]) - tonumber(ARGV[4])))
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-local sids = redis.call('ZRANGE', KEYS[2], 0, -1)
-local live = {}
-for _, sid in ipairs(sids) do
-  if redis.call('EXISTS', ARGV[10] .. sid) == 1 then table.insert(live, sid) else redis.call('ZREM', KEYS[2], sid) end
-end
-local excess = #live - tonumber(ARGV[9])
-for _, sid in ipairs(live) do
-  if excess <= 0 then break end
-  if sid ~= ARGV[1] then
-    redis.call('DEL', ARGV[10] .. sid)
+if atCap then
+  local live = {}
+  for _, sid in ipairs(others) do
+    if redis.call('EXISTS', declared[sid]) == 1 then table.insert(live, sid) else redis.call('ZREM', KEYS[2], sid) end
+  end
+  local excess = #live + 1 - cap
+  for _, sid in ipairs(live) do
+    if excess <= 0 then break end
+    redis.call('DEL', declared[sid])
     redis.call('ZREM', KEYS[2], sid)
     table.insert(ended, sid)
     excess = excess - 1
@@ -37,9 +49,13 @@ for _, sid in ipairs(live) do
 end
 local ttl = tonumber(ARGV[6]) - tonumber(ARGV[4])
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
-if #ended > 0 then redis.call('PUBLISH', ARGV[11], table.concat(ended, ',')) end
-return ended
+if #ended > 0 then redis.call('PUBLISH', ARGV[10], table.concat(ended, ',')) end
+return {'created', ended}
 `);
+
+// A login that meets the cap declares the sessions it read from the index; when logins of the same user keep
+// changing the index in between, it gives up after this many reads.
+const CREATE_ATTEMPTS = 5;
 
 // ARGV: presented jti hash, its successor's hash, now, idle ms, grace ms, sid, channel. The successor is derived from the
 // presented jti (jwt.refreshSuccessor), so a retry within the grace window gets the same one again, never a second.
@@ -119,22 +135,17 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
     /** Stores a new login, ending the user's session it `replaces`; beyond the per-user cap the least recently used ends. */
     async create(s: { userId: string; sid: string; jti: string; expiresAtMs: number; userAgent: string; ip: string; replaces?: string | undefined }) {
       const now = Date.now();
-      const replaced = s.replaces ? [sessionPrefix(s.userId) + s.replaces] : [];
-      const ended = await CREATE(redis, [...keys(s.userId, s.sid), ...replaced], [
-        s.sid,
-        s.userId,
-        hashJti(s.jti),
-        String(now),
-        String(options.idleMs),
-        String(s.expiresAtMs),
-        s.userAgent.slice(0, 256),
-        s.ip,
-        String(options.maxPerUser),
-        sessionPrefix(s.userId),
-        endedLog.channel,
-        s.replaces ?? '',
-      ]);
-      await endedLog.record(ended as string[]);
+      const args = [s.sid, s.userId, hashJti(s.jti), String(now), String(options.idleMs), String(s.expiresAtMs), s.userAgent.slice(0, 256), s.ip];
+      args.push(String(options.maxPerUser), endedLog.channel, s.replaces ?? '');
+      let known: string[] = []; // under the cap the first attempt needs no other session's key: one round trip
+      for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+        const declared = [...(s.replaces ? [s.replaces] : []), ...known];
+        const sessionKeys = [...keys(s.userId, s.sid), ...declared.map((sid) => sessionPrefix(s.userId) + sid)];
+        const [kind, sids] = (await CREATE(redis, sessionKeys, [...args, ...declared])) as [string, string[]];
+        if (kind === 'created') return endedLog.record(sids);
+        known = sids;
+      }
+      throw new Error('the sessions of one user kept changing during a login');
     },
 
     /** Atomically swaps the current jti for its successor, honouring the grace window and detecting reuse. */

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Redis } from '../config/clients.js';
+import type { Redis, Subscriber } from '../config/clients.js';
 import { createEndedSessionLog } from '../models/endedSessionLog.js';
 
 export type EndedSessions = ReturnType<typeof createEndedSessions>;
@@ -49,7 +49,7 @@ export function createEndedSessions({ redis, keyPrefix, accessTtlMs, logger }: {
      * Subscribes on a connection of its own (its offline queue holds the SUBSCRIBE until it connects); after
      * every (re)connect the log fills in what was announced meanwhile.
      */
-    async listen(subscriber: Redis): Promise<void> {
+    async listen(subscriber: Subscriber): Promise<void> {
       subscriber.on('ready', () => {
         void catchUp();
         setTimeout(() => void catchUp(), SECOND_CATCH_UP_MS).unref();

@@ -1,5 +1,6 @@
 import type { AuthUser } from '../services/auth.service.js';
 import type { User as Account } from '../models/user.js';
+import type { SettleAttempt } from '../models/rateLimits.js';
 import type { Registration } from '../utils/inputRules.js';
 import type { Lang, MessageKey, Params, Translate } from '../utils/i18n.js';
 import type { LanguageSwitch } from '../middleware/language.js';
@@ -21,8 +22,8 @@ declare global {
       /** The account the local-login strategy accepted. */
       account?: Account;
       registration?: Registration;
-      /** The network counter's window that this login attempt was counted in (throttle.ts). */
-      loginWindow?: string;
+      /** Settles the password attempt that the throttle reserved (throttle.ts): a failure unless told otherwise. */
+      settleAttempt?: SettleAttempt;
     }
   }
 }

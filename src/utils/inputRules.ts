@@ -38,11 +38,18 @@ export function checkRegistration(body: Record<string, unknown>): { registration
   if (!ID_PATTERN.test(id)) errors.id = 'register.idInvalid';
   if (codePoints(name) < 1 || codePoints(name) > NAME_MAX) errors.name = { key: 'register.nameLength', params: { max: NAME_MAX } };
   else if (UNPRINTABLE.test(name) || !VISIBLE.test(name)) errors.name = 'register.nameUnprintable';
-  const passwordProblem = checkPassword(password, id);
-  if (passwordProblem) errors.password = passwordProblem;
-  else if (text(body.confirmPassword) !== password) errors.confirmPassword = 'register.passwordMismatch';
+  Object.assign(errors, checkNewPassword(body, id));
 
   return { registration: { id, name, password }, values: { id: id.slice(0, 100), name: name.slice(0, 200) }, errors };
+}
+
+/** A new password (`password`, `confirmPassword`) for the account `id`, at registration and at a password change. */
+export function checkNewPassword(body: Record<string, unknown>, id: string): FieldErrors {
+  const password = text(body.password) ?? '';
+  const problem = checkPassword(password, id);
+  if (problem) return { password: problem };
+  if (text(body.confirmPassword) !== password) return { confirmPassword: 'register.passwordMismatch' };
+  return {};
 }
 
 function checkPassword(password: string, id: string): Message | undefined {

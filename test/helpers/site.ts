@@ -5,10 +5,11 @@ import type { Response } from 'supertest';
 import { expect } from 'chai';
 import type { Logger } from 'pino';
 import { createApp } from '../../app.js';
+import type { Db, Redis, RedisClient, Subscriber } from '../../src/config/clients.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { translators } from '../../src/config/locales.js';
 import { isLang } from '../../src/utils/i18n.js';
-import { redisKeyPrefix, testStores, type TestStores } from './stores.js';
+import { redisKeyPrefix, testStores } from './stores.js';
 
 export const SECRETS = {
   ACCESS_TOKEN_SECRET: 'test-access-secret-0123456789abcdef',
@@ -21,8 +22,12 @@ const LOOSE_LIMITS = { REGISTER_MAX_PER_IP: '1000000', LOGIN_IP_MAX_FAILURES: '1
 
 export type App = ReturnType<typeof createApp>;
 
-/** A site on the run's real stores; `env` takes the contract's variables (e.g. REFRESH_REUSE_GRACE). */
-export async function makeSite(env: Record<string, string> = {}, stores: Partial<Pick<TestStores, 'db' | 'redis' | 'subscriber'>> = {}, logger?: Logger) {
+/** A site on the run's real stores (or those given, e.g. a cluster); `env` takes the contract's variables (e.g. REFRESH_REUSE_GRACE). */
+export async function makeSite<R extends Redis = RedisClient>(
+  env: Record<string, string> = {},
+  stores: Partial<{ db: Db; redis: R; subscriber: Subscriber }> = {},
+  logger?: Logger,
+) {
   const config: Config = { ...loadConfig({ ...SECRETS, ...LOOSE_LIMITS, ...env }), redisKeyPrefix };
   const { db, redis, subscriber } = { ...(await testStores()), ...stores };
   const app = createApp({ config, db, redis, subscriber, logger });
@@ -112,4 +117,14 @@ export const getInfo = (app: App, tokens: Partial<Tokens>) => request(app).get('
 export function isLoggedIn(res: Response, name = 'Tester'): boolean {
   const lang = /<html lang="(\w+)">/.exec(res.text)?.[1];
   return isLang(lang) && res.text.includes(translators[lang]('info.greeting', { name }));
+}
+
+/** Polls until `site` refuses the access token; resolves with how long that took. */
+export async function refusedWithin(site: App, tokens: Pick<Tokens, 'accessToken'>, limitMs: number): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < limitMs) {
+    if (!isLoggedIn(await getInfo(site, { accessToken: tokens.accessToken }))) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`the access token still worked after ${limitMs} ms`);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createDb, createRedis, type Db, type Redis } from '../../src/config/clients.js';
+import { createDb, createRedis, type Db, type RedisClient } from '../../src/config/clients.js';
 import { createLogger } from '../../src/config/logger.js';
 import { migrate } from '../../src/models/migrate.js';
 import { connectAdmin } from '../../scripts/lib/adminDb.js';
@@ -18,9 +18,9 @@ export interface TestStores {
   target: MysqlTarget;
   databaseUrl: string;
   db: Db;
-  redis: Redis;
+  redis: RedisClient;
   /** The run's one listening connection; every test site subscribes on it. */
-  subscriber: Redis;
+  subscriber: RedisClient;
 }
 
 let opened: Promise<TestStores> | undefined;

@@ -1,0 +1,91 @@
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './freePort.js';
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Master {
+  port: number;
+  args: string[];
+  server: ChildProcess;
+}
+
+export interface LocalCluster {
+  /** `host:port` seeds, as REDIS_CLUSTER_NODES takes them. */
+  seeds: string[];
+  ports: number[];
+  /** Stops one master (SHUTDOWN writes its AOF) and starts it again on the same folder and node file. */
+  restartMaster(port: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Why the cluster tests cannot run here (redis-server or redis-cli missing), or undefined when they can. */
+export function missingClusterTools(): string | undefined {
+  const missing = ['redis-server', 'redis-cli'].filter((tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).error);
+  return missing.length > 0 ? `${missing.join(' and ')} not installed (npm run setup installs redis-tools as root)` : undefined;
+}
+
+const cli = (port: number, ...args: string[]) => run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 });
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(100)) {
+    if (await check().catch(() => false)) return;
+  }
+  throw new Error(`local Redis Cluster: ${what} within ${timeoutMs} ms`);
+}
+
+const startServer = (args: string[]) => spawn('redis-server', args, { stdio: 'ignore' });
+
+/** Three masters on free ports in a folder of their own, with AOF on, no replicas; everything goes on stop(). */
+export async function startRedisCluster(): Promise<LocalCluster> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lpt-cluster-'));
+  const masters: Master[] = [];
+  const stop = async () => {
+    const running = masters.filter(({ server }) => server.exitCode === null && server.signalCode === null);
+    await Promise.all(running.map(({ server }) => (server.kill(), once(server, 'exit'))));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < 3; i++) {
+      // The bus port is chosen too: port + 10000 may be taken or beyond 65535.
+      const [port, busPort] = [await freePort(), await freePort()];
+      const nodeDir = path.join(dir, String(port));
+      mkdirSync(nodeDir);
+      const args = ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes'];
+      args.push('--cluster-config-file', 'nodes.conf', '--appendonly', 'yes', '--save', '', '--dir', nodeDir);
+      masters.push({ port, args, server: startServer(args) });
+    }
+    await Promise.all(masters.map(({ port }) => until(`127.0.0.1:${port} did not answer`, async () => (await cli(port, 'ping')).stdout.trim() === 'PONG')));
+    const seeds = masters.map(({ port }) => `127.0.0.1:${port}`);
+    await run('redis-cli', ['--cluster', 'create', ...seeds, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    const ready = () =>
+      Promise.all(
+        masters.map(({ port }) =>
+          until('cluster_state did not become ok', async () => (await cli(port, 'cluster', 'info')).stdout.includes('cluster_state:ok')),
+        ),
+      );
+    await ready();
+    return {
+      seeds,
+      ports: masters.map(({ port }) => port),
+      async restartMaster(port) {
+        const master = masters.find((m) => m.port === port);
+        if (!master) throw new Error(`no master on ${port}`);
+        const exited = once(master.server, 'exit');
+        await cli(port, 'shutdown').catch(() => undefined); // the connection closes as the server exits
+        await exited;
+        master.server = startServer(master.args);
+        await ready();
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
