@@ -19,6 +19,7 @@ import {
   makeSite,
   PASSWORD,
   postTo,
+  refusedWithin,
   register,
   SECRETS,
   setCookies,
@@ -94,14 +95,6 @@ describe('the sessions page (/user/sessions)', function () {
   /** Logged in by the access token alone (no store round trip), or by the refresh token alone (case 3). */
   const accessWorks = async (tokens: Tokens) => isLoggedIn(await getInfo(app, { accessToken: tokens.accessToken }));
   const refreshWorks = async (tokens: Tokens) => isLoggedIn(await getInfo(app, { accessToken: expire(tokens.accessToken), refreshToken: tokens.refreshToken }));
-  /** Polls until the access token is refused, as every instance must within 1 s. */
-  async function accessRefusedWithin(tokens: Tokens, limitMs = 1000): Promise<void> {
-    const started = Date.now();
-    while (await accessWorks(tokens)) {
-      if (Date.now() - started > limitMs) throw new Error(`the access token still worked after ${limitMs} ms`);
-      await sleep(10);
-    }
-  }
   /** The one-time notice a response left, as the next page shows it (the cookie is signed: read it back). */
   const noticeAfter = async (res: request.Response, tokens: Partial<Tokens>) => {
     const notice = setCookies(res).notice;
@@ -206,7 +199,7 @@ describe('the sessions page (/user/sessions)', function () {
     expect(res.headers['cache-control']).to.equal('no-store');
     expect(await noticeAfter(res, mine)).to.equal(en('sessions.notice.revoked'));
     expect(await refreshWorks(other)).to.equal(false);
-    await accessRefusedWithin(other);
+    await refusedWithin(app, other, 1000);
     expect(await accessWorks(mine)).to.equal(true);
     expect(await refreshWorks(mine)).to.equal(true);
     expect((await listed(mine)).map((s) => s.sid)).to.deep.equal([sidOf(mine)]);
@@ -225,7 +218,7 @@ describe('the sessions page (/user/sessions)', function () {
       .set('Cookie', `notice=${encodeURIComponent(cookies.notice.value)}`);
     expect(loginPage.text).to.include(`<p class="notice" role="status">${en('notice.loggedOut')}</p>`);
     expect(await refreshWorks(mine)).to.equal(false);
-    await accessRefusedWithin(mine);
+    await refusedWithin(app, mine, 1000);
   });
 
   it('revoke-others ends every other session, keeps this one, and says how many ended', async () => {
@@ -236,7 +229,7 @@ describe('the sessions page (/user/sessions)', function () {
     expect(await noticeAfter(res, mine)).to.equal(en('sessions.notice.revokedOthers', { count: 3 }));
     for (const other of others) {
       expect(await refreshWorks(other)).to.equal(false);
-      await accessRefusedWithin(other);
+      await refusedWithin(app, other, 1000);
     }
     expect(await accessWorks(mine)).to.equal(true);
     expect(await refreshWorks(mine)).to.equal(true);
