@@ -109,7 +109,7 @@ describe('in a real browser (headless Chromium)', function () {
         await Promise.all([page.waitForURL(`${base}/user/info`), page.click('button[type=submit]')]);
         expect(await page.textContent('h1')).to.equal(greeting);
         expect(await page.textContent('dd')).to.equal(person.id);
-        const button = await page.$eval('a.button', (link) => getComputedStyle(link).backgroundColor);
+        const button = await page.$eval('a.button[href="/user/logout"]', (link) => getComputedStyle(link).backgroundColor);
         expect(button).to.equal('rgb(26, 86, 196)');
         await expectAccessible(page, 'info');
         await screenshot(page, `info-${lang}`);

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Notices } from '../middleware/notice.js';
+import { showFormAgain } from '../middleware/errors.js';
 import { authEvent } from '../middleware/requestLog.js';
 import { invalidAccountForm } from '../middleware/validate.js';
 import type { AccountService } from '../services/account.service.js';
@@ -8,15 +9,19 @@ import type { HttpError } from '../utils/httpError.js';
 import { clientOf, succeed } from '../utils/http.js';
 import type { MessageKey } from '../utils/i18n.js';
 
-/** 400 with the form again and the message on the password field (the attempt stays counted as a failed login). */
-function wrongPassword(res: Response, view: string, field: string, message: MessageKey): HttpError {
+/** 400 with the message on the password field (the attempt stays counted as a failed login). */
+function wrongPassword(res: Response, field: string, message: MessageKey): HttpError {
   authEvent(res.req, 'reauth.failed', { user: res.locals.user!.id });
-  return invalidAccountForm(view, { [field]: message });
+  return invalidAccountForm({ [field]: message });
 }
 
 /** The account pages; they run after jwt_auth and requireLogin, the POSTs after validation and the throttle. */
 export function createAccountController({ account, cookies, notices }: { account: AccountService; cookies: AuthCookies; notices: Notices }) {
   return {
+    /** A failure the person can correct shows the form again; nothing is kept, every field is a password. */
+    passwordFormAgain: showFormAgain('password'),
+    deleteFormAgain: showFormAgain('delete'),
+
     renderPasswordPage(_req: Request, res: Response) {
       res.render('password', { errors: {} });
     },
@@ -36,7 +41,7 @@ export function createAccountController({ account, cookies, notices }: { account
         client: clientOf(req),
         settle: res.locals.settleAttempt!,
       });
-      if (!issued) throw wrongPassword(res, 'password', 'currentPassword', 'password.currentWrong');
+      if (!issued) throw wrongPassword(res, 'currentPassword', 'password.currentWrong');
       cookies.set(res, issued.tokens, issued.expiresAtMs);
       authEvent(req, 'password.changed', { user: user.id, sid: issued.user.sid });
       notices.set(res, 'passwordChanged');
@@ -46,7 +51,7 @@ export function createAccountController({ account, cookies, notices }: { account
     async deleteAccount(req: Request, res: Response) {
       const user = res.locals.user!;
       if (!(await account.deleteAccount({ user, password: req.body.password, settle: res.locals.settleAttempt! }))) {
-        throw wrongPassword(res, 'delete', 'password', 'delete.wrongPassword');
+        throw wrongPassword(res, 'password', 'delete.wrongPassword');
       }
       authEvent(req, 'account.deleted', { user: user.id });
       cookies.clear(res);

@@ -7,10 +7,17 @@ import { authEvent } from '../middleware/requestLog.js';
 import { HttpError, type FieldErrors } from '../utils/httpError.js';
 import { clientOf, safeNextPath, succeed } from '../utils/http.js';
 import { hashPassword } from '../utils/password.js';
-import { loginForm } from '../middleware/validate.js';
+import { showFormAgain } from '../middleware/errors.js';
+import { field } from '../middleware/validate.js';
 
 export function createUserController({ users, auth, cookies, notices }: { users: UserModel; auth: AuthService; cookies: AuthCookies; notices: Notices }) {
   return {
+    /** A failed registration shows the form again with the id and name kept, never the passwords. */
+    registerFormAgain: showFormAgain('register', (req) => ({ id: field(req, 'id').trim().slice(0, 100), name: field(req, 'name').trim().slice(0, 200) })),
+
+    /** A failed login shows the form again with the id and the `next` target kept, never the password. */
+    loginFormAgain: showFormAgain('login', (req) => ({ id: field(req, 'id').slice(0, 100), next: safeNextPath(req.body?.next) ?? '' })),
+
     renderRegisterPage(_req: Request, res: Response) {
       res.render('register', { values: {}, errors: {} });
     },
@@ -27,7 +34,7 @@ export function createUserController({ users, auth, cookies, notices }: { users:
       const { id, name, password } = res.locals.registration!;
       if (!(await users.create({ id, name, passwordHash: await hashPassword(password) }))) {
         const errors: FieldErrors = { id: 'register.idTaken' };
-        throw new HttpError(409, 'register.chooseAnotherId', { errors, form: { view: 'register', values: { id, name } } });
+        throw new HttpError(409, 'register.chooseAnotherId', { errors });
       }
       authEvent(req, 'register.ok', { user: id });
       notices.set(res, 'registered');
@@ -36,7 +43,7 @@ export function createUserController({ users, auth, cookies, notices }: { users:
 
     async login(req: Request, res: Response) {
       const account = res.locals.account!;
-      if (account.locked) throw new HttpError(403, 'login.locked', { form: loginForm(req) });
+      if (account.locked) throw new HttpError(403, 'login.locked');
       const issued = await auth.startSession(account, cookies.read(req), clientOf(req));
       cookies.set(res, issued.tokens, issued.expiresAtMs);
       authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid });

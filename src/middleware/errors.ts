@@ -1,10 +1,22 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { StoreUnavailableError } from '../models/storeErrors.js';
 import { HttpError, type FieldErrors } from '../utils/httpError.js';
 import { wantsJson } from '../utils/http.js';
 import { DEFAULT_LANG, translate, type MessageKey, type Translate } from '../utils/i18n.js';
 import { speak } from './language.js';
+
+/**
+ * A form route's last handler: a failure the person can correct (a 4xx) shows `view` again with the values
+ * `keep` returns (never passwords), when the form can be sent again (it has a CSRF token); the error handler
+ * renders it. Controllers name their forms with it, so the choice is read where the route is.
+ */
+export const showFormAgain =
+  (view: string, keep: (req: Request, res: Response) => Record<string, string> = () => ({})): ErrorRequestHandler =>
+  (err, req, res, next) => {
+    if (!(err instanceof HttpError) || err.status >= 500 || err.details.form || !res.locals.csrfToken) return next(err);
+    next(new HttpError(err.status, err.key, { ...err.details, form: { view, values: keep(req, res) } }));
+  };
 
 export const notFound: RequestHandler = (_req, _res, next) => next(new HttpError(404, 'error.notFound'));
 

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type passport from 'passport';
 import type { User } from '../models/user.js';
 import { authEvent, type IdTag } from './requestLog.js';
-import { LOGIN_FAILED, loginFailure } from './validate.js';
+import { HttpError } from '../utils/httpError.js';
 
 /**
  * Runs the `local-login` strategy without sessions, after the login throttle reserved the attempt; the accepted
@@ -20,7 +20,7 @@ export function createLocalLogin(authenticator: passport.Authenticator, idTag: I
       if (err) return next(err);
       if (!account) {
         authEvent(req, 'login.failed', { idTag: idTag(req.body.id) });
-        return next(loginFailure(req, 401, LOGIN_FAILED));
+        return next(new HttpError(401, 'login.failed'));
       }
       res.locals.account = account;
       next();

@@ -1,30 +1,19 @@
 import type { Request, RequestHandler } from 'express';
-import { HttpError, type FieldErrors, type FormContext } from '../utils/httpError.js';
+import { HttpError, type FieldErrors } from '../utils/httpError.js';
 import type { MessageKey } from '../utils/i18n.js';
 import { checkNewPassword, checkRegistration, isPlausibleLogin } from '../utils/inputRules.js';
-import { safeNextPath } from '../utils/http.js';
 
-export const LOGIN_FAILED: MessageKey = 'login.failed';
-
-const field = (req: Request, name: string): string => {
+/** A text field of the posted form ('' when missing or not text). */
+export const field = (req: Request, name: string): string => {
   const value: unknown = req.body?.[name];
   return typeof value === 'string' ? value : '';
 };
 
-/** The login form shown again: the id and the `next` target are kept, the password never. */
-export const loginForm = (req: Request): FormContext => ({
-  view: 'login',
-  values: { id: field(req, 'id').slice(0, 100), next: safeNextPath(req.body?.next) ?? '' },
-});
-
-export const loginFailure = (req: Request, status: number, message: MessageKey, errors: FieldErrors = {}): HttpError =>
-  new HttpError(status, message, { errors, form: loginForm(req) });
+const invalid = (message: MessageKey, errors: FieldErrors): HttpError => new HttpError(400, message, { errors });
 
 export const validateRegister: RequestHandler = (req, res, next) => {
-  const { registration, values, errors } = checkRegistration(req.body ?? {});
-  if (Object.keys(errors).length > 0) {
-    return next(new HttpError(400, 'register.invalid', { errors, form: { view: 'register', values } }));
-  }
+  const { registration, errors } = checkRegistration(req.body ?? {});
+  if (Object.keys(errors).length > 0) return next(invalid('register.invalid', errors));
   res.locals.registration = registration;
   next();
 };
@@ -35,22 +24,21 @@ export const validateLogin: RequestHandler = (req, _res, next) => {
   const errors: FieldErrors = {};
   if (!id) errors.id = 'login.idRequired';
   if (!password) errors.password = 'login.passwordRequired';
-  if (Object.keys(errors).length > 0) return next(loginFailure(req, 400, 'login.missing', errors));
+  if (Object.keys(errors).length > 0) return next(invalid('login.missing', errors));
   // No account can match, so skip the password hashing and fail as any wrong password does.
-  if (!isPlausibleLogin(id, password)) return next(loginFailure(req, 401, LOGIN_FAILED));
+  if (!isPlausibleLogin(id, password)) return next(new HttpError(401, 'login.failed'));
   next();
 };
 
-/** A form of the account pages shown again: nothing is kept, every field there is a password. */
-export const invalidAccountForm = (view: string, errors: FieldErrors): HttpError =>
-  new HttpError(400, 'register.invalid', { errors, form: { view, values: {} } });
+/** A form of the account pages with errors on its fields (every field there is a password). */
+export const invalidAccountForm = (errors: FieldErrors): HttpError => invalid('register.invalid', errors);
 
 /** After requireLogin: the current password, and a new one by the registration's rules for this account's id. */
 export const validatePasswordChange: RequestHandler = (req, res, next) => {
   const errors = checkNewPassword(req.body ?? {}, res.locals.user!.id);
   if (!field(req, 'currentPassword')) errors.currentPassword = 'password.currentRequired';
-  next(Object.keys(errors).length > 0 ? invalidAccountForm('password', errors) : undefined);
+  next(Object.keys(errors).length > 0 ? invalidAccountForm(errors) : undefined);
 };
 
 export const validateDelete: RequestHandler = (req, _res, next) =>
-  next(field(req, 'password') ? undefined : invalidAccountForm('delete', { password: 'login.passwordRequired' }));
+  next(field(req, 'password') ? undefined : invalidAccountForm({ password: 'login.passwordRequired' }));

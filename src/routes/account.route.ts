@@ -36,8 +36,8 @@ export function accountRoutes(deps: {
   const router = Router();
   router.use(noStore);
   router.get('/password', loggedIn, formToken, account.renderPasswordPage);
-  router.post('/password', acceptForm, loggedIn, formToken, validatePasswordChange, throttleReauth('password'), account.changePassword);
+  router.post('/password', acceptForm, loggedIn, formToken, validatePasswordChange, throttleReauth, account.changePassword, account.passwordFormAgain);
   router.get('/delete', loggedIn, formToken, account.renderDeletePage);
-  router.post('/delete', acceptForm, loggedIn, formToken, validateDelete, throttleReauth('delete'), account.deleteAccount);
+  router.post('/delete', acceptForm, loggedIn, formToken, validateDelete, throttleReauth, account.deleteAccount, account.deleteFormAgain);
   return router;
 }
