@@ -59,7 +59,7 @@ describe('administrators', function () {
   it('a visitor is sent to log in and come back; a user who is not an administrator gets 403 in their language', async () => {
     const visitor = await usersPage({});
     expect(visitor.status).to.equal(303);
-    expect(visitor.headers.location).to.equal('/user/login?next=%2Fadmin%2Fusers');
+    expect(visitor.headers.location).to.equal('/user/login?next=/admin/users');
     const user = await account();
     const refused = await usersPage(user);
     expect(refused.status).to.equal(403);

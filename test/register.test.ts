@@ -21,8 +21,9 @@ describe('registration', () => {
     expect(res.headers['cache-control']).to.equal('no-store');
   });
 
-  it('success redirects (303) to the login page, which shows a one-time notice', async () => {
-    const res = await post({ id: uniqueId() });
+  it('success redirects (303) to the login page, which shows a one-time notice and fills in the new id', async () => {
+    const id = uniqueId();
+    const res = await post({ id });
     expect(res.status).to.equal(303);
     expect(res.headers.location).to.equal('/user/login');
     const notice = setCookies(res).notice;
@@ -30,9 +31,11 @@ describe('registration', () => {
     const cookie = `notice=${encodeURIComponent(notice.value)}`;
     const page = await request(app).get('/user/login').set('Cookie', cookie);
     expect(page.text).to.include(ko('notice.registered'));
+    expect(page.text).to.match(new RegExp(`<input id="id" name="id" type="text" value="${id}"`));
     expect(setCookies(page).notice.value).to.equal('');
     const plain = await request(app).get('/user/login');
     expect(plain.text).not.to.include(ko('notice.registered'));
+    expect(plain.text).to.include('<input id="id" name="id" type="text" value=""');
   });
 
   it('a notice cookie with a forged signature shows nothing', async () => {

@@ -22,8 +22,9 @@ export function createUserController({ users, auth, cookies, notices }: { users:
       res.render('register', { values: {}, errors: {} });
     },
 
+    /** After "registered, please log in" the new id is filled in. */
     renderLoginPage(req: Request, res: Response) {
-      res.render('login', { values: { next: safeNextPath(req.query.next) ?? '' }, errors: {} });
+      res.render('login', { values: { id: res.locals.noticeParams?.id ?? '', next: safeNextPath(req.query.next) ?? '' }, errors: {} });
     },
 
     renderInfoPage(_req: Request, res: Response) {
@@ -37,7 +38,7 @@ export function createUserController({ users, auth, cookies, notices }: { users:
         throw new HttpError(409, 'register.chooseAnotherId', { errors });
       }
       authEvent(req, 'register.ok', { user: id });
-      notices.set(res, 'registered');
+      notices.set(res, 'registered', id);
       succeed(req, res, '/user/login');
     },
 

@@ -44,7 +44,8 @@ export const ifLoggedIn =
 export const requireLogin: RequestHandler = (req, res, next) => {
   if (res.locals.user) return next();
   if (wantsJson(req)) return next(new HttpError(401, 'auth.loginRequired'));
-  res.redirect(303, req.method === 'GET' ? `/user/login?next=${encodeURIComponent(req.originalUrl)}` : '/user/login');
+  // The contract's spelling: ?next=/user/sessions (slashes need no escaping in a query).
+  res.redirect(303, req.method === 'GET' ? `/user/login?next=${encodeURIComponent(req.originalUrl).replace(/%2F/g, '/')}` : '/user/login');
 };
 
 /** After requireLogin: administrators only, as `isAdmin` says (MySQL, on every request); others get 403. */

@@ -1,24 +1,28 @@
 import type { RequestHandler, Response } from 'express';
 import type { MessageKey } from '../utils/i18n.js';
+import { ID_PATTERN } from '../utils/inputRules.js';
 
-// One-time messages after a redirect. The cookie holds a key, never free text, and is signed; a notice that
-// says how many holds `key:count`.
+// One-time messages after a redirect. The cookie holds a key, never free text, and is signed; a notice with a
+// value (how many sessions ended, the id just registered) holds `key:value`, the value named by `param`.
+type Notice = { message: MessageKey; param?: 'count' | 'id' };
 export const NOTICES = {
-  registered: 'notice.registered',
-  loggedOut: 'notice.loggedOut',
-  accountLocked: 'notice.accountLocked',
-  accountUnlocked: 'notice.accountUnlocked',
-  accountSessionsEnded: 'notice.accountSessionsEnded',
-  passwordChanged: 'password.changed',
-  accountDeleted: 'delete.done',
-  sessionRevoked: 'sessions.notice.revoked',
-  otherSessionsRevoked: 'sessions.notice.revokedOthers',
-} as const satisfies Record<string, MessageKey>;
+  registered: { message: 'notice.registered', param: 'id' },
+  loggedOut: { message: 'notice.loggedOut' },
+  accountLocked: { message: 'notice.accountLocked' },
+  accountUnlocked: { message: 'notice.accountUnlocked' },
+  accountSessionsEnded: { message: 'notice.accountSessionsEnded' },
+  passwordChanged: { message: 'password.changed' },
+  accountDeleted: { message: 'delete.done' },
+  sessionRevoked: { message: 'sessions.notice.revoked' },
+  otherSessionsRevoked: { message: 'sessions.notice.revokedOthers', param: 'count' },
+} as const satisfies Record<string, Notice>;
 
 export type NoticeKey = keyof typeof NOTICES;
 export type Notices = ReturnType<typeof createNotices>;
 
-const VALUE = /^(\w+)(?::(\d{1,6}))?$/;
+const VALUE = /^(\w+)(?::(\w+))?$/;
+// What each kind of value may be: never markup, never unbounded.
+const PARAM_PATTERNS = { count: /^\d{1,6}$/, id: ID_PATTERN };
 
 export function createNotices(isProduction: boolean) {
   const name = isProduction ? '__Host-notice' : 'notice';
@@ -28,10 +32,12 @@ export function createNotices(isProduction: boolean) {
     const value: unknown = req.signedCookies?.[name];
     if (value !== undefined) {
       res.clearCookie(name, options);
-      const [, key, count] = (typeof value === 'string' && VALUE.exec(value)) || [];
-      if (key && Object.hasOwn(NOTICES, key)) {
-        res.locals.notice = NOTICES[key as NoticeKey];
-        if (count !== undefined) res.locals.noticeParams = { count: Number(count) };
+      const [, key, param] = (typeof value === 'string' && VALUE.exec(value)) || [];
+      const notice: Notice | undefined = key && Object.hasOwn(NOTICES, key) ? NOTICES[key as NoticeKey] : undefined;
+      // A value the notice does not take, or not of its kind, was not written by this site: nothing shows.
+      if (notice && (param === undefined || (notice.param && PARAM_PATTERNS[notice.param].test(param)))) {
+        res.locals.notice = notice.message;
+        if (notice.param && param !== undefined) res.locals.noticeParams = { [notice.param]: param };
       }
     }
     next();
@@ -39,7 +45,7 @@ export function createNotices(isProduction: boolean) {
 
   return {
     read,
-    set: (res: Response, key: NoticeKey, count?: number) =>
-      res.cookie(name, count === undefined ? key : `${key}:${count}`, { ...options, signed: true, maxAge: 60_000 }),
+    set: (res: Response, key: NoticeKey, value?: string | number) =>
+      res.cookie(name, value === undefined ? key : `${key}:${value}`, { ...options, signed: true, maxAge: 60_000 }),
   };
 }
