@@ -32,6 +32,12 @@ describe('configuration', () => {
     }
   });
 
+  it('HASH_CONCURRENCY: 1 by default, a whole number from 1 to 64', () => {
+    expect(loadConfig({}).hashConcurrency).to.equal(1);
+    expect(loadConfig({ HASH_CONCURRENCY: '64' }).hashConcurrency).to.equal(64);
+    for (const bad of ['0', '65', '2.5', 'many']) expect(() => loadConfig({ HASH_CONCURRENCY: bad }), bad).to.throw(ConfigError, /HASH_CONCURRENCY must be a whole number from 1 to 64/);
+  });
+
   it('parses durations', () => {
     expect(parseDuration('2s')).to.equal(2000);
     expect(parseDuration('15m')).to.equal(900_000);

@@ -5,11 +5,11 @@ import type { AuthCookies } from '../utils/authCookies.js';
 import type { Notices } from '../middleware/notice.js';
 import { authEvent } from '../middleware/requestLog.js';
 import { HttpError, type FieldErrors } from '../utils/httpError.js';
-import { clientOf, safeNextPath, succeed } from '../utils/http.js';
-import { hashPassword } from '../utils/password.js';
+import { clientGone, clientOf, safeNextPath, succeed } from '../utils/http.js';
+import type { Passwords } from '../utils/password.js';
 import { loginForm } from '../middleware/validate.js';
 
-export function createUserController({ users, auth, cookies, notices }: { users: UserModel; auth: AuthService; cookies: AuthCookies; notices: Notices }) {
+export function createUserController({ users, auth, cookies, notices, passwords }: { users: UserModel; auth: AuthService; cookies: AuthCookies; notices: Notices; passwords: Passwords }) {
   return {
     renderRegisterPage(_req: Request, res: Response) {
       res.render('register', { values: {}, errors: {} });
@@ -25,7 +25,7 @@ export function createUserController({ users, auth, cookies, notices }: { users:
 
     async register(req: Request, res: Response) {
       const { id, name, password } = res.locals.registration!;
-      if (!(await users.create({ id, name, passwordHash: await hashPassword(password) }))) {
+      if (!(await users.create({ id, name, passwordHash: await passwords.hash(password, clientGone(res)) }))) {
         const errors: FieldErrors = { id: 'register.idTaken' };
         throw new HttpError(409, 'register.chooseAnotherId', { errors, form: { view: 'register', values: { id, name } } });
       }
