@@ -37,7 +37,7 @@ export function createUserController({ users, auth, cookies, notices, passwords 
     async login(req: Request, res: Response) {
       const account = res.locals.account!;
       if (account.locked) throw new HttpError(403, 'login.locked', { form: loginForm(req) });
-      const issued = await auth.startSession(account, cookies.read(req), clientOf(req));
+      const [issued] = await Promise.all([auth.startSession(account, cookies.read(req), clientOf(req)), res.locals.loginReleased]);
       cookies.set(res, issued.tokens, issued.expiresAtMs);
       authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid });
       succeed(req, res, safeNextPath(req.body.next) ?? '/user/info');

@@ -8,19 +8,17 @@ import { LOGIN_FAILED, loginFailure } from './validate.js';
 /** Runs the `local-login` strategy without sessions; the accepted account goes to res.locals.account. */
 export function createLocalLogin(authenticator: passport.Authenticator, settle: LoginOutcome, idTag: IdTag): RequestHandler {
   return (req, res, next) => {
-    const done = async (err: unknown, account: User | false) => {
-      try {
-        // The attempt was counted as failed when it was reserved: only a success or an outage changes that.
-        if (err || account) await settle(req, res, err ? 'unchecked' : 'succeeded');
-      } catch (storeErr) {
-        return next(err ?? storeErr);
-      }
-      if (err) return next(err);
+    const done = (err: unknown, account: User | false) => {
+      // The attempt was counted as failed when it was reserved: only a success or an outage changes that.
+      if (err) return void settle(req, res, 'unchecked').then(() => next(err), () => next(err));
       if (!account) {
         authEvent(req, 'login.failed', { idTag: idTag(req.body.id) });
         return next(loginFailure(req, 401, LOGIN_FAILED));
       }
       res.locals.account = account;
+      // A success is released in the same round trip as the session's start, which awaits it (login controller).
+      res.locals.loginReleased = settle(req, res, 'succeeded');
+      res.locals.loginReleased.catch(() => undefined); // a refused login (locked) does not await it
       next();
     };
     authenticator.authenticate('local-login', { session: false }, done)(req, res, next);

@@ -21,6 +21,8 @@ declare global {
       registration?: Registration;
       /** The network counter's window that this login attempt was counted in (throttle.ts). */
       loginWindow?: string;
+      /** The release of a successful login's reservation, under way (localLogin.ts). */
+      loginReleased?: Promise<void>;
     }
   }
 }
