@@ -38,7 +38,16 @@ describe('WEB_CONCURRENCY=2: a primary and two workers (node:cluster)', function
     const { databaseUrl } = await testStores();
     port = await freePort();
     // Production logs JSON lines, each with the pid of the process that wrote it.
-    const env = { ...process.env, ...SECRETS, NODE_ENV: 'production', WEB_CONCURRENCY: '2', PORT: String(port), DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: 'info' };
+    const env = {
+      ...process.env,
+      ...SECRETS,
+      NODE_ENV: 'production',
+      WEB_CONCURRENCY: '2',
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      REDIS_URL,
+      LOG_LEVEL: 'info',
+    };
     child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], { env });
     exited = once(child, 'exit');
     let pending = '';
@@ -81,12 +90,19 @@ describe('WEB_CONCURRENCY=2: a primary and two workers (node:cluster)', function
     const socket = net.connect(port, '127.0.0.1');
     await once(socket, 'connect');
     const body = 'id=abcd&password=some-password';
-    socket.write(`POST /user/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+    socket.write(
+      `POST /user/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+    );
     await sleep(200);
     child.kill('SIGTERM');
     await logged((line) => line.msg === 'shutting down', 3); // the primary and both workers
     await sleep(200);
-    const late = await new Promise((resolve) => net.connect(port, '127.0.0.1').on('connect', () => resolve('connected')).on('error', () => resolve('refused')));
+    const late = await new Promise((resolve) =>
+      net
+        .connect(port, '127.0.0.1')
+        .on('connect', () => resolve('connected'))
+        .on('error', () => resolve('refused')),
+    );
     expect(late, 'no longer accepting').to.equal('refused');
     let answer = '';
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));

@@ -61,7 +61,14 @@ describe('HASH_CONCURRENCY: a queue in front of argon2', function () {
     const waiting = ids.slice(0, 12).map((id) => loginAs(id).then((res) => res.status));
     await new Promise((resolve) => setTimeout(resolve, 50));
     // These queue behind the others and hang up before their turn.
-    const hungUp = ids.slice(12, 17).map((id) => loginAs(id).timeout(Math.min(HASH_WAIT_MS / 2, verifyMs * 3)).then(() => 'answered', () => 'hung up'));
+    const hungUp = ids.slice(12, 17).map((id) =>
+      loginAs(id)
+        .timeout(Math.min(HASH_WAIT_MS / 2, verifyMs * 3))
+        .then(
+          () => 'answered',
+          () => 'hung up',
+        ),
+    );
     const statuses = await Promise.all(waiting);
     expect(await Promise.all(hungUp)).to.deep.equal(Array(5).fill('hung up'));
     await new Promise((resolve) => setTimeout(resolve, 200)); // the server notices the closed sockets

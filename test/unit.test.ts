@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { availableParallelism } from 'node:os';
 import jwt from 'jsonwebtoken';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { parseDuration } from '../src/utils/duration.js';
@@ -36,6 +37,13 @@ describe('configuration', () => {
     expect(loadConfig({}).hashConcurrency).to.equal(1);
     expect(loadConfig({ HASH_CONCURRENCY: '64' }).hashConcurrency).to.equal(64);
     for (const bad of ['0', '65', '2.5', 'many']) expect(() => loadConfig({ HASH_CONCURRENCY: bad }), bad).to.throw(ConfigError, /HASH_CONCURRENCY must be a whole number from 1 to 64/);
+  });
+
+  it('WEB_CONCURRENCY: the number of CPUs in production, 1 otherwise', () => {
+    expect(loadConfig({}).webConcurrency).to.equal(1);
+    expect(loadConfig({ NODE_ENV: 'production', ...SECRETS }).webConcurrency).to.equal(availableParallelism());
+    expect(loadConfig({ NODE_ENV: 'production', ...SECRETS, WEB_CONCURRENCY: '3' }).webConcurrency).to.equal(3);
+    expect(() => loadConfig({ WEB_CONCURRENCY: '0' })).to.throw(ConfigError, /WEB_CONCURRENCY must be a whole number/);
   });
 
   it('parses durations', () => {
