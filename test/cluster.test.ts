@@ -1,8 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
 import { expect } from 'chai';
 import { freePort } from './helpers/freePort.js';
+import { requestInFlight, tryConnect } from './helpers/inFlight.js';
 import { SECRETS } from './helpers/site.js';
 import { REDIS_URL, testStores } from './helpers/stores.js';
 
@@ -87,28 +87,13 @@ describe('WEB_CONCURRENCY=2: a primary and two workers (node:cluster)', function
 
   it('SIGTERM to the primary: the workers finish the request in flight, stop accepting, and the primary exits 0', async () => {
     // A request whose body is still on its way when the signal arrives.
-    const socket = net.connect(port, '127.0.0.1');
-    await once(socket, 'connect');
-    const body = 'id=abcd&password=some-password';
-    socket.write(
-      `POST /user/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
-    );
+    const inFlight = await requestInFlight(port);
     await sleep(200);
     child.kill('SIGTERM');
     await logged((line) => line.msg === 'shutting down', 3); // the primary and both workers
     await sleep(200);
-    const late = await new Promise((resolve) =>
-      net
-        .connect(port, '127.0.0.1')
-        .on('connect', () => resolve('connected'))
-        .on('error', () => resolve('refused')),
-    );
-    expect(late, 'no longer accepting').to.equal('refused');
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-    socket.write(body.slice(5));
-    await once(socket, 'close');
-    expect(answer).to.match(/^HTTP\/1\.1 403/); // answered in full (no CSRF token), not dropped
+    expect(await tryConnect(port), 'no longer accepting').to.equal('refused');
+    expect(await inFlight.finish()).to.match(/^HTTP\/1\.1 403/); // answered in full (no CSRF token), not dropped
     const [code] = await exited;
     expect(code).to.equal(0);
   });
