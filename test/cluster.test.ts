@@ -85,6 +85,15 @@ describe('WEB_CONCURRENCY=2: a primary and two workers (node:cluster)', function
     expect(served.size).to.equal(2);
   });
 
+  it('a worker that dies young waits longer before its replacement than the one before it (no tight loop)', async () => {
+    const [first] = await logged((line) => line.msg === 'worker died; starting another');
+    const young = (await logged(listening, 3))[2].pid as number;
+    process.kill(young, 'SIGKILL');
+    const [second] = await logged((line) => line.workerPid === young);
+    expect(second.restartInMs).to.be.greaterThan(first.restartInMs as number);
+    await logged(listening, 4); // two workers again for the next test
+  });
+
   it('SIGTERM to the primary: the workers finish the request in flight, stop accepting, and the primary exits 0', async () => {
     // A request whose body is still on its way when the signal arrives.
     const inFlight = await requestInFlight(port);
