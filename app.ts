@@ -30,6 +30,7 @@ import { createAuthService } from './src/services/auth.service.js';
 import { createEndedSessions } from './src/services/endedSessions.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
 import { NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from './src/utils/inputRules.js';
+import { createPasswords } from './src/utils/password.js';
 import { createJwtUtil } from './src/utils/jwt.js';
 
 const BODY_LIMIT = 10_240;
@@ -55,7 +56,8 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   });
   const jwt = createJwtUtil(config.secrets, config.accessTtlMs);
   const auth = createAuthService({ jwt, sessions, endedSessions, refreshTtlMs: config.refreshTtlMs });
-  const userController = createUserController({ users, auth, cookies, notices });
+  const passwords = createPasswords(config.hashConcurrency);
+  const userController = createUserController({ users, auth, cookies, notices, passwords });
   const limits = createRateLimits(redis, {
     keyPrefix: config.redisKeyPrefix,
     loginMaxFailures: config.login.maxFailures,
@@ -104,11 +106,11 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
       acceptForm,
       throttleLogin: createThrottleLogin(limits, idTag),
       throttleRegister: createThrottleRegister(limits),
-      localLogin: createLocalLogin(createPassport(users), idTag),
+      localLogin: createLocalLogin(createPassport(users, passwords), idTag),
     }),
   );
   app.use('/admin', adminArea({ users, sessions, notices, jwtAuth, readNotice: notices.read, formToken: csrf.provideToken, acceptForm }));
-  app.use('/user', accountRoutes({ users, sessions, auth, limits, idTag, cookies, notices, jwtAuth, formToken: csrf.provideToken, acceptForm }));
+  app.use('/user', accountRoutes({ users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, formToken: csrf.provideToken, acceptForm }));
   app.use('/user', sessionsRoutes({ sessions, cookies, notices, jwtAuth, acceptForm, formToken: csrf.provideToken }));
   app.use(notFound);
   app.use(errorHandler(logger));

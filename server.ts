@@ -1,7 +1,9 @@
+import cluster from 'node:cluster';
 import dotenv from 'dotenv';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './src/config/index.js';
 import { closeStores, openStores } from './src/config/clients.js';
+import { runPrimary } from './src/config/cluster.js';
 import { createLogger } from './src/config/logger.js';
 import { migrateWhenReachable } from './src/models/migrate.js';
 
@@ -23,33 +25,43 @@ function readConfig() {
 const config = readConfig();
 const logger = createLogger(config.logLevel, { buffered: true, pretty: !config.isProduction });
 
-const stores = openStores(config, logger);
-const stopping = new AbortController();
-void migrateWhenReachable(stores.db, logger, stopping.signal);
+/** One whole site in this process (migrations under their named lock, so N workers apply them once). */
+function serveSite(): void {
+  const stores = openStores(config, logger);
+  const stopping = new AbortController();
+  void migrateWhenReachable(stores.db, logger, stopping.signal);
 
-const server = createApp({ config, ...stores, logger }).listen(config.port, () => {
-  logger.info({ port: config.port }, `login-page listening on http://localhost:${config.port}`);
-  for (const warning of config.warnings) logger.warn(warning);
-});
+  const server = createApp({ config, ...stores, logger }).listen(config.port, () => {
+    logger.info({ port: config.port }, `login-page listening on http://localhost:${config.port}`);
+    for (const warning of config.warnings) logger.warn(warning);
+  });
 
-// Slow or unfinished requests are cut off instead of holding a socket for Node's default five minutes.
-server.headersTimeout = 20_000;
-server.requestTimeout = 30_000;
+  // Slow or unfinished requests are cut off instead of holding a socket for Node's default five minutes.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
 
-async function shutdown(signal: string): Promise<void> {
-  logger.info({ signal }, 'shutting down');
-  stopping.abort();
-  // Requests in flight may finish; idle keep-alive sockets are closed at once, stragglers after the grace.
-  const closed = new Promise((resolve) => server.close(resolve));
-  server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-  await closed;
-  clearTimeout(timer);
-  await closeStores(stores);
-  logger.flush(() => process.exit(0));
+  async function shutdown(signal: string): Promise<void> {
+    logger.info({ signal }, 'shutting down');
+    stopping.abort();
+    // Requests in flight may finish; idle keep-alive sockets are closed at once, stragglers after the grace.
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    await closed;
+    clearTimeout(timer);
+    await closeStores(stores);
+    logger.flush(() => process.exit(0));
+  }
+
+  // Once: a Ctrl-C reaches a worker both from the terminal and from its primary.
+  const onSignal = (signal: string) => stopping.signal.aborted || void shutdown(signal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
 
-process.once('SIGTERM', (signal) => void shutdown(signal));
-process.once('SIGINT', (signal) => void shutdown(signal));
+// WEB_CONCURRENCY > 1: this process forks the workers (each runs this file as a site) and only watches them.
+if (cluster.isPrimary && config.webConcurrency > 1) runPrimary(config.webConcurrency, config.port, logger);
+else serveSite();
+
 // A store failure must never take the process down.
 process.on('unhandledRejection', (reason) => logger.error({ err: { message: String((reason as Error)?.message ?? reason) } }, 'unhandled rejection'));

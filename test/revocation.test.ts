@@ -19,12 +19,15 @@ async function newSubscriber(url = REDIS_URL) {
   return subscriber;
 }
 
+// Many sessions are set up at once here: their hashes must not wait in HASH_CONCURRENCY's queue (tested elsewhere).
+const PARALLEL_LOGINS = { HASH_CONCURRENCY: '64' };
+
 describe('ending a session ends its access token everywhere (pub/sub, no lookup per request)', function () {
   this.timeout(30_000);
 
   it('two instances on one Redis: a logout on A refuses the old access cookie on A at once and on B within 1 s, for 20 sessions at once', async () => {
     const { db, redis } = await testStores();
-    const a = (await makeSite()).app;
+    const a = (await makeSite(PARALLEL_LOGINS)).app;
     const subscriber = await newSubscriber();
     try {
       const b = (await makeSite({}, { db, redis, subscriber })).app;
@@ -82,7 +85,7 @@ describe('ending a session ends its access token everywhere (pub/sub, no lookup 
   });
 
   it('the set of ended sessions shrinks back once their access tokens have expired (no leak under many logouts)', async () => {
-    const { app } = await makeSite({ ACCESS_TOKEN_TTL: '1s' });
+    const { app } = await makeSite({ ACCESS_TOKEN_TTL: '1s', ...PARALLEL_LOGINS });
     const { redis } = await testStores();
     const subscriber = await newSubscriber();
     const ended = createEndedSessions({ redis, keyPrefix: redisKeyPrefix, accessTtlMs: 1000, logger: createLogger('silent') });

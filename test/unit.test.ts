@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { availableParallelism } from 'node:os';
 import jwt from 'jsonwebtoken';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { parseDuration } from '../src/utils/duration.js';
@@ -38,6 +39,19 @@ describe('configuration', () => {
     for (const bad of ['10.0.0.1', 'redis://a:7000', 'a:7000,,b:7001', 'a:70000']) {
       expect(() => loadConfig({ REDIS_CLUSTER_NODES: bad }), bad).to.throw(ConfigError, /REDIS_CLUSTER_NODES must be/);
     }
+  });
+
+  it('HASH_CONCURRENCY: 1 by default, a whole number from 1 to 64', () => {
+    expect(loadConfig({}).hashConcurrency).to.equal(1);
+    expect(loadConfig({ HASH_CONCURRENCY: '64' }).hashConcurrency).to.equal(64);
+    for (const bad of ['0', '65', '2.5', 'many']) expect(() => loadConfig({ HASH_CONCURRENCY: bad }), bad).to.throw(ConfigError, /HASH_CONCURRENCY must be a whole number from 1 to 64/);
+  });
+
+  it('WEB_CONCURRENCY: the number of CPUs in production, 1 otherwise', () => {
+    expect(loadConfig({}).webConcurrency).to.equal(1);
+    expect(loadConfig({ NODE_ENV: 'production', ...SECRETS }).webConcurrency).to.equal(availableParallelism());
+    expect(loadConfig({ NODE_ENV: 'production', ...SECRETS, WEB_CONCURRENCY: '3' }).webConcurrency).to.equal(3);
+    expect(() => loadConfig({ WEB_CONCURRENCY: '0' })).to.throw(ConfigError, /WEB_CONCURRENCY must be a whole number/);
   });
 
   it('parses durations', () => {

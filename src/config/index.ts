@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { parseDuration } from '../utils/duration.js';
 
 export interface Config {
@@ -18,6 +19,10 @@ export interface Config {
   maxSessionsPerUser: number;
   login: { maxFailures: number; failureWindowMs: number; ipMaxFailures: number };
   registerMaxPerIp: number;
+  /** Password hashes computed at once in this process; more wait in a short queue. */
+  hashConcurrency: number;
+  /** Worker processes (node:cluster); 1 serves from this process itself. */
+  webConcurrency: number;
   trustProxy: boolean | number | string;
   /** The origin people use (scheme, host, port), when a proxy in front rewrites Host; POSTs must come from it. */
   publicOrigin: string | undefined;
@@ -91,6 +96,8 @@ export function loadConfig(env: Env = process.env): Config {
       ipMaxFailures: integer('LOGIN_IP_MAX_FAILURES', 100, 1, 1_000_000),
     },
     registerMaxPerIp: integer('REGISTER_MAX_PER_IP', 10, 1, 1_000_000),
+    hashConcurrency: integer('HASH_CONCURRENCY', 1, 1, 64),
+    webConcurrency: integer('WEB_CONCURRENCY', isProduction ? availableParallelism() : 1, 1, 256),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     publicOrigin: parseOrigin(env.PUBLIC_ORIGIN, problems),
     logLevel: env.LOG_LEVEL || 'info',

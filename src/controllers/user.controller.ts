@@ -5,12 +5,12 @@ import type { AuthCookies } from '../utils/authCookies.js';
 import type { Notices } from '../middleware/notice.js';
 import { authEvent } from '../middleware/requestLog.js';
 import { HttpError, type FieldErrors } from '../utils/httpError.js';
-import { clientOf, safeNextPath, succeed } from '../utils/http.js';
-import { hashPassword } from '../utils/password.js';
+import { clientGone, clientOf, safeNextPath, succeed } from '../utils/http.js';
+import type { Passwords } from '../utils/password.js';
 import { showFormAgain } from '../middleware/errors.js';
 import { field } from '../middleware/validate.js';
 
-export function createUserController({ users, auth, cookies, notices }: { users: UserModel; auth: AuthService; cookies: AuthCookies; notices: Notices }) {
+export function createUserController({ users, auth, cookies, notices, passwords }: { users: UserModel; auth: AuthService; cookies: AuthCookies; notices: Notices; passwords: Passwords }) {
   return {
     /** A failed registration shows the form again with the id and name kept, never the passwords. */
     registerFormAgain: showFormAgain('register', (req) => ({ id: field(req, 'id').trim().slice(0, 100), name: field(req, 'name').trim().slice(0, 200) })),
@@ -33,7 +33,7 @@ export function createUserController({ users, auth, cookies, notices }: { users:
 
     async register(req: Request, res: Response) {
       const { id, name, password } = res.locals.registration!;
-      if (!(await users.create({ id, name, passwordHash: await hashPassword(password) }))) {
+      if (!(await users.create({ id, name, passwordHash: await passwords.hash(password, clientGone(res)) }))) {
         const errors: FieldErrors = { id: 'register.idTaken' };
         throw new HttpError(409, 'register.chooseAnotherId', { errors });
       }
@@ -45,7 +45,7 @@ export function createUserController({ users, auth, cookies, notices }: { users:
     async login(req: Request, res: Response) {
       const account = res.locals.account!;
       if (account.locked) throw new HttpError(403, 'login.locked');
-      const issued = await auth.startSession(account, cookies.read(req), clientOf(req));
+      const [issued] = await Promise.all([auth.startSession(account, cookies.read(req), clientOf(req)), res.locals.loginReleased]);
       cookies.set(res, issued.tokens, issued.expiresAtMs);
       authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid });
       succeed(req, res, safeNextPath(req.body.next) ?? '/user/info');

@@ -10,19 +10,18 @@ import { HttpError } from '../utils/httpError.js';
  */
 export function createLocalLogin(authenticator: passport.Authenticator, idTag: IdTag): RequestHandler {
   return (req, res, next) => {
-    const done = async (err: unknown, account: User | false) => {
-      try {
-        // The attempt was counted as failed when it was reserved: only a success or an outage changes that.
-        if (err || account) await res.locals.settleAttempt!(err ? 'unchecked' : 'succeeded');
-      } catch (storeErr) {
-        return next(err ?? storeErr);
-      }
-      if (err) return next(err);
+    const done = (err: unknown, account: User | false) => {
+      const settle = res.locals.settleAttempt!;
+      // The attempt was counted as failed when it was reserved: only a success or an outage changes that.
+      if (err) return void settle('unchecked').then(() => next(err), () => next(err));
       if (!account) {
         authEvent(req, 'login.failed', { idTag: idTag(req.body.id) });
         return next(new HttpError(401, 'login.failed'));
       }
       res.locals.account = account;
+      // A success is released in the same round trip as the session's start, which awaits it (login controller).
+      res.locals.loginReleased = settle('succeeded');
+      res.locals.loginReleased.catch(() => undefined); // a refused login (locked) does not await it
       next();
     };
     authenticator.authenticate('local-login', { session: false }, done)(req, res, next);

@@ -12,12 +12,14 @@ import type { UserModel } from '../models/user.js';
 import { createAccountService } from '../services/account.service.js';
 import type { AuthService } from '../services/auth.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
+import type { Passwords } from '../utils/password.js';
 
 /** Password change and account deletion (mounted under /user): each re-checks the password under the login limits. */
 export function accountRoutes(deps: {
   users: UserModel;
   sessions: RefreshSessions;
   auth: AuthService;
+  passwords: Passwords;
   limits: RateLimits;
   idTag: IdTag;
   cookies: AuthCookies;

@@ -1,13 +1,13 @@
 import type { SettleAttempt } from '../models/rateLimits.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import type { User, UserModel } from '../models/user.js';
-import { hashPassword, verifyPassword } from '../utils/password.js';
+import type { Passwords } from '../utils/password.js';
 import type { AuthService, AuthUser, CarriedTokens, IssuedTokens } from './auth.service.js';
 
 export type AccountService = ReturnType<typeof createAccountService>;
 
 /** What a logged-in person does to their own account, after proving it with their password. */
-export function createAccountService({ users, sessions, auth }: { users: UserModel; sessions: RefreshSessions; auth: AuthService }) {
+export function createAccountService({ users, sessions, auth, passwords }: { users: UserModel; sessions: RefreshSessions; auth: AuthService; passwords: Passwords }) {
   /**
    * The account, when `password` is its password. The throttle counted the attempt as a failed login before:
    * a match resets that count, an outage gives the point back, a mismatch keeps it.
@@ -16,7 +16,7 @@ export function createAccountService({ users, sessions, auth }: { users: UserMod
     let account: User | undefined;
     try {
       const found = await users.findById(userId);
-      if (await verifyPassword(found?.passwordHash, password)) account = found;
+      if (await passwords.verify(found?.passwordHash, password)) account = found;
     } catch (err) {
       // The outage is the answer even when the point cannot be given back.
       await settle('unchecked').catch(() => undefined);
@@ -41,7 +41,7 @@ export function createAccountService({ users, sessions, auth }: { users: UserMod
     }): Promise<IssuedTokens | undefined> {
       const account = await confirm(input.user.id, input.currentPassword, input.settle);
       if (!account) return undefined;
-      const passwordHash = await hashPassword(input.newPassword);
+      const passwordHash = await passwords.hash(input.newPassword);
       // The others end first, so that an outage leaves nothing half done that matters; and again at the end,
       // for a login with the old password that was in flight meanwhile.
       await sessions.revokeAll(account.id, input.user.sid);

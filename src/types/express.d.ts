@@ -24,6 +24,8 @@ declare global {
       registration?: Registration;
       /** Settles the password attempt that the throttle reserved (throttle.ts): a failure unless told otherwise. */
       settleAttempt?: SettleAttempt;
+      /** The release of a successful login's reservation, under way (localLogin.ts). */
+      loginReleased?: Promise<void>;
     }
   }
 }

@@ -39,3 +39,11 @@ export function clientNetwork(req: Request): string {
 
 /** What a refresh session records about the device that logged in. */
 export const clientOf = (req: Request) => ({ userAgent: req.get('user-agent') ?? '', ip: clientIp(req) });
+
+/** Aborts when the client hangs up before its response is complete. */
+export function clientGone(res: Response): AbortSignal {
+  const gone = new AbortController();
+  if (res.req.socket.destroyed) gone.abort();
+  res.once('close', () => res.writableFinished || gone.abort());
+  return gone.signal;
+}
