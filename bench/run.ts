@@ -31,10 +31,19 @@ process.on('exit', () => children.forEach((child) => child.kill()));
 async function serve(script: string, env: Record<string, string>): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   // The server gets core 1 to itself; this process (the load) stays on core 0.
-  const child = spawn('taskset', ['-c', '1', process.execPath, '--import', 'tsx', script], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('taskset', ['-c', '1', process.execPath, '--import', 'tsx', script], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.push(child);
   for (let attempt = 0; attempt < 100; attempt++) {
-    if (await fetch(`http://127.0.0.1:${port}/user/info`).then(() => true, () => false)) return { port, child };
+    if (
+      await fetch(`http://127.0.0.1:${port}/user/info`).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { port, child };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${script} did not start`);
@@ -104,7 +113,10 @@ async function main() {
   await createUserModel(stores.db).create({ id, name: 'Bench', passwordHash: await passwords.hash(password) });
   const page = await fetch(`http://127.0.0.1:${site.port}/user/login`);
   const csrfToken = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1];
-  const csrfCookie = page.headers.getSetCookie().find((c) => c.startsWith('__Host-csrf='))!.split(';')[0];
+  const csrfCookie = page.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('__Host-csrf='))!
+    .split(';')[0];
   const alone = await load(infoPage(site.port));
   const [during, storm] = await Promise.all([
     load(infoPage(site.port)),
@@ -126,7 +138,12 @@ async function main() {
     ['password check, wrong password', wrongPasswordMs.toFixed(1), 'ms', ''],
     ['password check, unknown id (dummy hash)', unknownIdMs.toFixed(1), 'ms', `${(unknownIdMs / wrongPasswordMs).toFixed(2)}× the wrong password`],
     ['info page server CPU, bare Express render (median of 3)', median(bareCpu).toFixed(0), 'µs/request', ''],
-    ['info page server CPU, login-page (median of 3)', median(oursCpu).toFixed(0), 'µs/request', `throughput ${(median(bareCpu) / median(oursCpu)).toFixed(2)}× the bare render's`],
+    [
+      'info page server CPU, login-page (median of 3)',
+      median(oursCpu).toFixed(0),
+      'µs/request',
+      `throughput ${(median(bareCpu) / median(oursCpu)).toFixed(2)}× the bare render's`,
+    ],
     ['info page p99 latency, alone', String(alone.latency.p99), 'ms', ''],
     ['info page p99 latency, during a login storm (HASH_CONCURRENCY=1)', String(during.latency.p99), 'ms', ''],
     ['logins during the storm', storm.requests.average.toFixed(0), 'logins/s', outcomes(storm, 303, 'logins')],

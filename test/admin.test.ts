@@ -10,7 +10,21 @@ import { createUserModel } from '../src/models/user.js';
 import { createEndedSessions } from '../src/services/endedSessions.js';
 import { createLogger } from '../src/config/logger.js';
 import { en, ko } from './helpers/i18n.js';
-import { cookieHeader, expire, getInfo, isLoggedIn, login, makeSite, PASSWORD, postTo, register, setCookies, uniqueId, type App, type Tokens } from './helpers/site.js';
+import {
+  cookieHeader,
+  expire,
+  getInfo,
+  isLoggedIn,
+  login,
+  makeSite,
+  PASSWORD,
+  postTo,
+  register,
+  setCookies,
+  uniqueId,
+  type App,
+  type Tokens,
+} from './helpers/site.js';
 import { redisKeyPrefix, testStores } from './helpers/stores.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -73,7 +87,9 @@ describe('administrators', function () {
     // One registration through the site; the others share its hash (53 at once would queue past HASH_CONCURRENCY's wait).
     await register(app, { id: `${prefix}_00`, name: 'Name 0' });
     const { passwordHash } = (await users.findById(`${prefix}_00`))!;
-    await Promise.all(Array.from({ length: 52 }, (_, i) => users.create({ id: `${prefix}_${String(i + 1).padStart(2, '0')}`, name: `Name ${i + 1}`, passwordHash })));
+    await Promise.all(
+      Array.from({ length: 52 }, (_, i) => users.create({ id: `${prefix}_${String(i + 1).padStart(2, '0')}`, name: `Name ${i + 1}`, passwordHash })),
+    );
     await login(app, `${prefix}_00`);
     const first = await usersPage(admin, `?q=${prefix}`);
     expect(first.status).to.equal(200);
@@ -82,7 +98,10 @@ describe('administrators', function () {
     expect(first.text).to.include(`${prefix}_00`).and.to.include(`${prefix}_49`).and.not.include(`${prefix}_50`);
     expect(first.text).to.include(`?q=${prefix}&amp;page=2`);
     const row = /<th scope="row">p\w+_00<\/th>([\s\S]*?)<\/tr>/.exec(first.text)![1];
-    expect(row).to.include('Name 0').and.to.match(/<td>1<\/td>/).and.to.match(/\d{4}-\d\d-\d\d/);
+    expect(row)
+      .to.include('Name 0')
+      .and.to.match(/<td>1<\/td>/)
+      .and.to.match(/\d{4}-\d\d-\d\d/);
     const second = await usersPage(admin, `?q=${prefix}&page=2`);
     expect(second.text.match(/<th scope="row">/g)).to.have.length(3);
     expect(second.text).to.not.include('page=3');
@@ -101,7 +120,9 @@ describe('administrators', function () {
     expect(refused.text).to.include(ko('login.locked'));
     expect(refused.headers['set-cookie'] ?? []).to.satisfy((cookies: string[]) => !cookies.some((c) => c.startsWith('accessToken=')));
     const notice = `notice=${encodeURIComponent(setCookies(locked).notice.value)}`;
-    const page = await request(app).get(`/admin/users?q=${user.id}`).set('Cookie', `${cookieHeader(admin)}; ${notice}`);
+    const page = await request(app)
+      .get(`/admin/users?q=${user.id}`)
+      .set('Cookie', `${cookieHeader(admin)}; ${notice}`);
     expect(page.text).to.include(ko('notice.accountLocked'));
     expect(/<th scope="row">\w+<\/th>[\s\S]*?<\/tr>/.exec(page.text)![0]).to.match(new RegExp(`${ko('admin.yes')}</td>\\s*<td>0</td>`));
     expect((await act(admin, user.id, 'unlock')).status).to.equal(303);

@@ -43,7 +43,9 @@ describe('request bodies', () => {
   });
 
   it('fields that are not strings are input errors, not crashes', async () => {
-    const res = await postTo(app, '/user/login').type('json').send({ id: { $ne: 1 }, password: ['a', 'b'] });
+    const res = await postTo(app, '/user/login')
+      .type('json')
+      .send({ id: { $ne: 1 }, password: ['a', 'b'] });
     expect(res.status).to.equal(400);
     const reg = await postTo(app, '/user/register').type('json').send({ id: 'abcdef', name: 12, password: PASSWORD, confirmPassword: PASSWORD });
     expect(reg.status).to.equal(400);
@@ -58,9 +60,27 @@ describe('a storm of malformed requests', function () {
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const { port } = server.address() as net.AddressInfo;
-    const paths = ['/user/login', '/user/register', '/user/logout', '/user/info', '/', '/%', '/user/%E0%A4%A', '/static/../package.json', `/${'a'.repeat(5000)}`, '/user/login?next=%00'];
+    const paths = [
+      '/user/login',
+      '/user/register',
+      '/user/logout',
+      '/user/info',
+      '/',
+      '/%',
+      '/user/%E0%A4%A',
+      '/static/../package.json',
+      `/${'a'.repeat(5000)}`,
+      '/user/login?next=%00',
+    ];
     const methods = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'];
-    const types = ['application/json', 'application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=utf-7', 'application/x-www-form-urlencoded; charset=koi8-r', ''];
+    const types = [
+      'application/json',
+      'application/x-www-form-urlencoded',
+      'text/plain',
+      'application/json; charset=utf-7',
+      'application/x-www-form-urlencoded; charset=koi8-r',
+      '',
+    ];
     const bodies = [
       () => randomBytes(randomInt(1, 2000)),
       () => Buffer.from('{"id":'.repeat(randomInt(1, 500))),
@@ -99,7 +119,11 @@ describe('a storm of malformed requests', function () {
       });
     for (let batch = 0; batch < 30; batch++) await Promise.all(Array.from({ length: 10 }, (_, j) => send(batch * 10 + j)));
     // Raw garbage on the socket, too (an unfinished body is given up on after a second).
-    for (const raw of ['GARBAGE\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nX: ' + 'y'.repeat(20_000) + '\r\n\r\n', 'POST /user/login HTTP/1.1\r\nContent-Length: 5\r\n\r\n']) {
+    for (const raw of [
+      'GARBAGE\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nX: ' + 'y'.repeat(20_000) + '\r\n\r\n',
+      'POST /user/login HTTP/1.1\r\nContent-Length: 5\r\n\r\n',
+    ]) {
       const socket = net.connect(port, '127.0.0.1');
       socket.on('error', () => undefined);
       socket.setTimeout(1000, () => socket.destroy());

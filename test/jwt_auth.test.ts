@@ -56,7 +56,7 @@ describe('jwt_auth: the four cases', () => {
     expect(isLoggedIn(again)).to.equal(true);
   });
 
-  it('case 3 never extends the absolute lifetime: rotations a second apart keep the login\'s deadline, in the token and in Redis', async () => {
+  it("case 3 never extends the absolute lifetime: rotations a second apart keep the login's deadline, in the token and in Redis", async () => {
     const user = await loggedInUser(app);
     const deadline = claimsOf(user.refreshToken).exp! * 1000;
     let tokens: Tokens = user;
@@ -126,10 +126,10 @@ describe('jwt_auth: forged and confused tokens are case 4', () => {
 
   it('a refresh token presented as the access token', () => expectRefused({ accessToken: user.refreshToken, refreshToken: user.refreshToken }));
 
-  it('an expired access token forged with another secret, even with the victim\'s valid refresh token', () =>
+  it("an expired access token forged with another secret, even with the victim's valid refresh token", () =>
     expectRefused({ accessToken: forge(expire(user.accessToken), {}, 'attacker-secret-attacker-secret-123'), refreshToken: user.refreshToken }));
 
-  it('an expired access token with alg none and the victim\'s valid refresh token', () =>
+  it("an expired access token with alg none and the victim's valid refresh token", () =>
     expectRefused({ accessToken: unsignedToken(expire(user.accessToken)), refreshToken: user.refreshToken }));
 
   it('a refresh token from another session of the same user, and neither session is touched', async () => {
@@ -139,12 +139,11 @@ describe('jwt_auth: forged and confused tokens are case 4', () => {
     for (const session of [mine, other]) expect(isLoggedIn(await getInfo(app, stale(session)), 'Victim')).to.equal(true);
   });
 
-  it('an access token presented as the refresh token', () =>
-    expectRefused({ accessToken: expire(user.accessToken), refreshToken: user.accessToken }));
+  it('an access token presented as the refresh token', () => expectRefused({ accessToken: expire(user.accessToken), refreshToken: user.accessToken }));
 
   it('garbage in the access cookie', () => expectRefused({ accessToken: 'not.a.jwt' }));
 
-  it('leaves the victim\'s real session working afterwards', async () => {
+  it("leaves the victim's real session working afterwards", async () => {
     const res = await getInfo(app, user);
     expect(isLoggedIn(res, 'Victim')).to.equal(true);
   });
@@ -235,7 +234,10 @@ describe('refresh rotation, grace and reuse', () => {
       const { attributes } = setCookies(res)[name];
       const maxAge = Number(/Max-Age=(\d+)/.exec(attributes)?.[1]);
       expect(maxAge).to.be.within(14 * 86400 - 5, 14 * 86400);
-      expect(attributes).to.match(/HttpOnly/).and.to.match(/SameSite=Strict/).and.to.match(/Path=\//);
+      expect(attributes)
+        .to.match(/HttpOnly/)
+        .and.to.match(/SameSite=Strict/)
+        .and.to.match(/Path=\//);
       expect(attributes).not.to.match(/Secure/);
     }
   });

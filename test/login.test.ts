@@ -3,7 +3,21 @@ import argon2 from 'argon2';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import type { RowDataPacket } from 'mysql2/promise';
-import { cookieHeader, expire, getInfo, isLoggedIn, login, makeSite, PASSWORD, postTo, register, SECRETS, setCookies, uniqueId, type App } from './helpers/site.js';
+import {
+  cookieHeader,
+  expire,
+  getInfo,
+  isLoggedIn,
+  login,
+  makeSite,
+  PASSWORD,
+  postTo,
+  register,
+  SECRETS,
+  setCookies,
+  uniqueId,
+  type App,
+} from './helpers/site.js';
 import type { Db } from '../src/config/clients.js';
 import { ko } from './helpers/i18n.js';
 

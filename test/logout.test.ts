@@ -26,7 +26,9 @@ describe('logout', () => {
 
   it('also revokes when only the access cookie arrives', async () => {
     const user = await loggedInUser(app);
-    await request(app).get('/user/logout').set('Cookie', cookieHeader({ accessToken: user.accessToken }));
+    await request(app)
+      .get('/user/logout')
+      .set('Cookie', cookieHeader({ accessToken: user.accessToken }));
     expect(await refreshWorks(user)).to.equal(false);
   });
 
@@ -57,7 +59,9 @@ describe('logout', () => {
   it('forged tokens revoke nothing', async () => {
     const user = await loggedInUser(app);
     const forged = user.refreshToken.slice(0, -4) + 'AAAA';
-    await request(app).get('/user/logout').set('Cookie', cookieHeader({ refreshToken: forged }));
+    await request(app)
+      .get('/user/logout')
+      .set('Cookie', cookieHeader({ refreshToken: forged }));
     expect(await refreshWorks(user)).to.equal(true);
   });
 
@@ -82,7 +86,11 @@ describe('logout', () => {
 
     const jsonUser = await loggedInUser(app);
     const fromJsonPage = await readInfoPage(jsonUser);
-    const json = await request(app).post('/user/logout').set('Cookie', fromJsonPage.cookie).set('x-csrf-token', fromJsonPage.token).set('Accept', 'application/json');
+    const json = await request(app)
+      .post('/user/logout')
+      .set('Cookie', fromJsonPage.cookie)
+      .set('x-csrf-token', fromJsonPage.token)
+      .set('Accept', 'application/json');
     expect(json.status).to.equal(200);
     expect(json.body).to.deep.equal({ success: true });
     expect(setCookies(json).refreshToken.value).to.equal('');
@@ -106,7 +114,11 @@ describe('logout', () => {
     const user = await loggedInUser(app);
     const { token, cookie } = await readInfoPage(user);
     for (const sent of [undefined, token.slice(0, -4) + '0000']) {
-      const res = await request(app).post('/user/logout').set('Cookie', cookie).type('form').send(sent ? { _csrf: sent } : {});
+      const res = await request(app)
+        .post('/user/logout')
+        .set('Cookie', cookie)
+        .type('form')
+        .send(sent ? { _csrf: sent } : {});
       expect(res.status).to.equal(403);
     }
     expect(await refreshWorks(user)).to.equal(true);
@@ -116,7 +128,9 @@ describe('logout', () => {
     const user = await loggedInUser(app);
     const res = await request(app).get('/user/logout').set('Cookie', cookieHeader(user));
     const notice = setCookies(res).notice.value;
-    const page = await request(app).get('/user/login').set('Cookie', `notice=${encodeURIComponent(notice)}`);
+    const page = await request(app)
+      .get('/user/login')
+      .set('Cookie', `notice=${encodeURIComponent(notice)}`);
     expect(page.text).to.include(ko('notice.loggedOut'));
   });
 });

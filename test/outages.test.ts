@@ -2,7 +2,21 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { createDb, createRedis } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
-import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, PASSWORD, postTo, register, setCookies, uniqueId, type App, type Tokens } from './helpers/site.js';
+import {
+  cookieHeader,
+  expire,
+  getInfo,
+  isLoggedIn,
+  loggedInUser,
+  makeSite,
+  PASSWORD,
+  postTo,
+  register,
+  setCookies,
+  uniqueId,
+  type App,
+  type Tokens,
+} from './helpers/site.js';
 import { REDIS_URL, testStores } from './helpers/stores.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
 import { expectUnavailable } from './helpers/outage.js';

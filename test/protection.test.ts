@@ -1,7 +1,21 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { ConfigError, loadConfig } from '../src/config/index.js';
-import { cookieHeader, expire, fetchFormToken, getInfo, isLoggedIn, loggedInUser, makeSite, PASSWORD, postTo, register, setCookies, uniqueId, type App } from './helpers/site.js';
+import {
+  cookieHeader,
+  expire,
+  fetchFormToken,
+  getInfo,
+  isLoggedIn,
+  loggedInUser,
+  makeSite,
+  PASSWORD,
+  postTo,
+  register,
+  setCookies,
+  uniqueId,
+  type App,
+} from './helpers/site.js';
 import { ko } from './helpers/i18n.js';
 
 describe('CSRF and cross-site requests', () => {
@@ -12,7 +26,9 @@ describe('CSRF and cross-site requests', () => {
     for (const path of ['/user/login', '/user/register']) {
       const res = await request(app).get(path);
       expect(res.text).to.match(/<input type="hidden" name="_csrf" value="[^"]{20,}">/);
-      expect(setCookies(res).csrf.attributes).to.match(/HttpOnly/).and.to.match(/SameSite=Strict/);
+      expect(setCookies(res).csrf.attributes)
+        .to.match(/HttpOnly/)
+        .and.to.match(/SameSite=Strict/);
     }
   });
 
@@ -22,7 +38,10 @@ describe('CSRF and cross-site requests', () => {
     const attempts = [
       request(app).post('/user/login').type('form').send({ id: user.id, password: PASSWORD }),
       request(app).post('/user/login').set('Cookie', cookie).type('form').send({ id: user.id, password: PASSWORD, _csrf: 'forged' }),
-      request(app).post('/user/logout').set('Cookie', [cookie, cookieHeader(user)].join('; ')).set('x-csrf-token', 'x'),
+      request(app)
+        .post('/user/logout')
+        .set('Cookie', [cookie, cookieHeader(user)].join('; '))
+        .set('x-csrf-token', 'x'),
     ];
     for (const res of await Promise.all(attempts)) {
       expect(res.status).to.equal(403);
@@ -53,7 +72,7 @@ describe('CSRF and cross-site requests', () => {
   });
 });
 
-describe('the site\'s own origin behind a proxy', () => {
+describe("the site's own origin behind a proxy", () => {
   const post = (app: App, id: string) => postTo(app, '/user/login').send({ id, password: PASSWORD });
 
   it('PUBLIC_ORIGIN: a POST from that origin passes although the proxy rewrote Host; any other origin gets 403', async () => {
@@ -65,13 +84,16 @@ describe('the site\'s own origin behind a proxy', () => {
   });
 
   it('without it, the forwarded host counts only when TRUST_PROXY vouches for the proxy', async () => {
-    const send = (app: App, id: string) => post(app, id).set('Host', '10.0.0.7:3000').set('X-Forwarded-Host', 'login.example.com').set('Origin', 'https://login.example.com');
+    const send = (app: App, id: string) =>
+      post(app, id).set('Host', '10.0.0.7:3000').set('X-Forwarded-Host', 'login.example.com').set('Origin', 'https://login.example.com');
     const { app: trusting } = await makeSite({ TRUST_PROXY: 'true' });
     expect((await send(trusting, (await loggedInUser(trusting)).id)).status).to.equal(303);
     const { app: direct } = await makeSite();
     expect((await send(direct, (await loggedInUser(direct)).id)).status).to.equal(403);
     // A forwarded host with the scheme's default port is the same host.
-    const withPort = await post(trusting, (await loggedInUser(trusting)).id).set('X-Forwarded-Host', 'login.example.com:443').set('Origin', 'https://login.example.com');
+    const withPort = await post(trusting, (await loggedInUser(trusting)).id)
+      .set('X-Forwarded-Host', 'login.example.com:443')
+      .set('Origin', 'https://login.example.com');
     expect(withPort.status).to.equal(303);
   });
 
@@ -115,7 +137,10 @@ describe('security headers and caching', () => {
     await register(app, { id });
     const res = await postTo(app, '/user/login').send({ id, password: PASSWORD });
     for (const name of ['__Host-accessToken', '__Host-refreshToken']) {
-      expect(setCookies(res)[name].attributes).to.match(/Secure/).and.to.match(/Path=\//).and.not.to.match(/Domain=/);
+      expect(setCookies(res)[name].attributes)
+        .to.match(/Secure/)
+        .and.to.match(/Path=\//)
+        .and.not.to.match(/Domain=/);
     }
   });
 });

@@ -83,7 +83,10 @@ describe('Redis error replies are outages (private redis-server)', function () {
       async () => {
         reload = admin.sendCommand(['DEBUG', 'RELOAD']).catch(() => undefined);
         for (let i = 0; i < 200; i++) {
-          const answer = await probe.get('anything').then(() => 'ok', (err: Error) => err.message);
+          const answer = await probe.get('anything').then(
+            () => 'ok',
+            (err: Error) => err.message,
+          );
           if (answer.startsWith('LOADING')) return;
           await sleep(20);
         }
@@ -108,7 +111,7 @@ describe('which Redis errors are outages', () => {
     await redis.set(key, 'x');
     const bug = await redisCall(() => redis.hGet(key, 'field')).catch((err: Error) => err);
     expect(bug).to.be.instanceOf(ErrorReply).and.not.instanceOf(StoreUnavailableError);
-    const outage = await redisCall(() => Promise.reject(new ErrorReply('READONLY You can\'t write against a read only replica.'))).catch((err: Error) => err);
+    const outage = await redisCall(() => Promise.reject(new ErrorReply("READONLY You can't write against a read only replica."))).catch((err: Error) => err);
     expect(outage).to.be.instanceOf(StoreUnavailableError).and.to.include({ reason: 'READONLY' });
   });
 });

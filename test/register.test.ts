@@ -27,7 +27,9 @@ describe('registration', () => {
     expect(res.status).to.equal(303);
     expect(res.headers.location).to.equal('/user/login');
     const notice = setCookies(res).notice;
-    expect(notice.attributes).to.match(/HttpOnly/).and.to.match(/SameSite=Strict/);
+    expect(notice.attributes)
+      .to.match(/HttpOnly/)
+      .and.to.match(/SameSite=Strict/);
     const cookie = `notice=${encodeURIComponent(notice.value)}`;
     const page = await request(app).get('/user/login').set('Cookie', cookie);
     expect(page.text).to.include(ko('notice.registered'));
@@ -47,7 +49,9 @@ describe('registration', () => {
     const res = await post({ id: 'ab', name: 'Kept Name', password: 'short', confirmPassword: 'short' });
     expect(res.status).to.equal(400);
     expect(res.text).to.include('value="ab"').and.to.include('value="Kept Name"');
-    expect(res.text).to.include(ko('register.idInvalid')).and.to.include(ko('register.passwordLength', { min: 8, max: 128 }));
+    expect(res.text)
+      .to.include(ko('register.idInvalid'))
+      .and.to.include(ko('register.passwordLength', { min: 8, max: 128 }));
     expect(res.text).not.to.include('value="short"');
   });
 
@@ -84,7 +88,8 @@ describe('registration', () => {
       expect(res.status, JSON.stringify(invisible)).to.equal(400);
     }
     // Format characters are refused inside a name too; the joiners that emoji and some scripts need are not.
-    for (const hidden of ['Kim\u200Bmin', 'admin\u200D', '\u200Cadmin', 'Kim\u2028min']) expect((await post({ id: uniqueId(), name: hidden })).status, JSON.stringify(hidden)).to.equal(400);
+    for (const hidden of ['Kim\u200Bmin', 'admin\u200D', '\u200Cadmin', 'Kim\u2028min'])
+      expect((await post({ id: uniqueId(), name: hidden })).status, JSON.stringify(hidden)).to.equal(400);
     expect((await post({ id: uniqueId(), name: '👨\u200D👩\u200D👧 Kim' })).status).to.equal(303);
   });
 

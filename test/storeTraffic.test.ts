@@ -27,7 +27,11 @@ describe('store traffic of jwt_auth (private redis-server, counted with INFO com
     const before = await redis.commandCalls();
     await action();
     const after = await redis.commandCalls();
-    return Object.fromEntries(Object.entries(after).map(([name, calls]) => [name, calls - (before[name] ?? 0)]).filter(([, delta]) => delta !== 0));
+    return Object.fromEntries(
+      Object.entries(after)
+        .map(([name, calls]) => [name, calls - (before[name] ?? 0)])
+        .filter(([, delta]) => delta !== 0),
+    );
   }
 
   it('a valid access token costs no Redis command and no MySQL query', async () => {

@@ -44,7 +44,7 @@ describe('login throttling', () => {
     expect((await attempt(id, PASSWORD, ip)).status).to.equal(429);
   });
 
-  it('counts an IPv6 client\'s whole /64 as one client', async () => {
+  it("counts an IPv6 client's whole /64 as one client", async () => {
     const id = uniqueId();
     const net = `2001:db8:${randomInt(65536).toString(16)}:${randomInt(65536).toString(16)}`;
     const addresses = Array.from({ length: 6 }, (_, i) => `${net}:${i}:${randomInt(65536).toString(16)}::${i + 1}`);
@@ -108,7 +108,13 @@ describe('login throttling', () => {
 describe('login reservations (the model)', () => {
   it('a point given back goes only into the window it was taken from (a window that restarted meanwhile keeps its count)', async () => {
     const { redis } = await testStores();
-    const limits = createRateLimits(redis, { keyPrefix: redisKeyPrefix, loginMaxFailures: 5, loginFailureWindowMs: 900_000, loginIpMaxFailures: 3, registerMaxPerIp: 10 });
+    const limits = createRateLimits(redis, {
+      keyPrefix: redisKeyPrefix,
+      loginMaxFailures: 5,
+      loginFailureWindowMs: 900_000,
+      loginIpMaxFailures: 3,
+      registerMaxPerIp: 10,
+    });
     const network = someIp();
     const own = await limits.reserveLogin('own_account', network);
     expect(own.waitMs).to.equal(0);

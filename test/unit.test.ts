@@ -10,7 +10,7 @@ import { createJwtUtil } from '../src/utils/jwt.js';
 import { SECRETS } from './helpers/site.js';
 
 describe('configuration', () => {
-  it('has the contract\'s defaults', () => {
+  it("has the contract's defaults", () => {
     const config = loadConfig({});
     expect(config).to.include({ port: 3000, isProduction: false, accessTtlMs: 600_000, refreshTtlMs: 14 * 86_400_000, maxSessionsPerUser: 10 });
     expect(config.redisUrl).to.equal('redis://127.0.0.1:6379/0');
@@ -20,7 +20,9 @@ describe('configuration', () => {
   it('refuses to start in production without real, distinct secrets', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).to.throw(ConfigError, /ACCESS_TOKEN_SECRET must be set/);
     const same = 'x'.repeat(40);
-    expect(() => loadConfig({ NODE_ENV: 'production', ACCESS_TOKEN_SECRET: same, REFRESH_TOKEN_SECRET: same, COOKIE_SECRET: 'y'.repeat(40) })).to.throw(/must all differ/);
+    expect(() => loadConfig({ NODE_ENV: 'production', ACCESS_TOKEN_SECRET: same, REFRESH_TOKEN_SECRET: same, COOKIE_SECRET: 'y'.repeat(40) })).to.throw(
+      /must all differ/,
+    );
     expect(loadConfig({ NODE_ENV: 'production', ...SECRETS }).isProduction).to.equal(true);
   });
 
@@ -44,7 +46,8 @@ describe('configuration', () => {
   it('HASH_CONCURRENCY: 1 by default, a whole number from 1 to 64', () => {
     expect(loadConfig({}).hashConcurrency).to.equal(1);
     expect(loadConfig({ HASH_CONCURRENCY: '64' }).hashConcurrency).to.equal(64);
-    for (const bad of ['0', '65', '2.5', 'many']) expect(() => loadConfig({ HASH_CONCURRENCY: bad }), bad).to.throw(ConfigError, /HASH_CONCURRENCY must be a whole number from 1 to 64/);
+    for (const bad of ['0', '65', '2.5', 'many'])
+      expect(() => loadConfig({ HASH_CONCURRENCY: bad }), bad).to.throw(ConfigError, /HASH_CONCURRENCY must be a whole number from 1 to 64/);
   });
 
   it('WEB_CONCURRENCY: the number of CPUs in production, 1 otherwise', () => {
@@ -108,7 +111,8 @@ describe('input rules', () => {
   });
 
   it('checks ids: 4-20 of a-z, A-Z, 0-9 and _', () => {
-    for (const id of ['abc', 'a'.repeat(21), 'has space', 'dash-no', '한글아이디', '']) expect(checkRegistration({ ...valid, id }).errors, id).to.have.property('id');
+    for (const id of ['abc', 'a'.repeat(21), 'has space', 'dash-no', '한글아이디', ''])
+      expect(checkRegistration({ ...valid, id }).errors, id).to.have.property('id');
     for (const id of ['abcd', 'A_b_9', 'x'.repeat(20)]) expect(checkRegistration({ ...valid, id }).errors, id).not.to.have.property('id');
   });
 
@@ -127,7 +131,8 @@ describe('input rules', () => {
 
   it('follows only same-site paths as next', () => {
     expect(safeNextPath('/user/info')).to.equal('/user/info');
-    for (const bad of ['//evil', '/\\evil', 'http://evil', '/\n/evil', '', 'user/info', undefined, ['/x']]) expect(safeNextPath(bad), String(bad)).to.equal(undefined);
+    for (const bad of ['//evil', '/\\evil', 'http://evil', '/\n/evil', '', 'user/info', undefined, ['/x']])
+      expect(safeNextPath(bad), String(bad)).to.equal(undefined);
   });
 });
 
@@ -135,13 +140,27 @@ describe('the network a throttle counts', () => {
   const network = (ip: string) => clientNetwork({ ip } as Request);
 
   it('is the IPv4 address in every form a proxy may write it, ports and brackets dropped', () => {
-    for (const form of ['1.2.3.4', '1.2.3.4:5555', '::ffff:1.2.3.4', '::ffff:0102:0304', '0:0:0:0:0:ffff:1.2.3.4', '[::ffff:1.2.3.4]:80', '::1.2.3.4', '64:ff9b::1.2.3.4']) {
+    for (const form of [
+      '1.2.3.4',
+      '1.2.3.4:5555',
+      '::ffff:1.2.3.4',
+      '::ffff:0102:0304',
+      '0:0:0:0:0:ffff:1.2.3.4',
+      '[::ffff:1.2.3.4]:80',
+      '::1.2.3.4',
+      '64:ff9b::1.2.3.4',
+    ]) {
       expect(network(form), form).to.equal('1.2.3.4');
     }
   });
 
   it('is the /64 of an IPv6 address, however it is written', () => {
-    for (const form of ['2001:db8:abcd:12::1', '2001:0db8:abcd:0012:ffff:1:2:3', '[2001:db8:abcd:12::9]:443', 'fe80::1%eth0'.replace('fe80::', '2001:db8:abcd:12::')]) {
+    for (const form of [
+      '2001:db8:abcd:12::1',
+      '2001:0db8:abcd:0012:ffff:1:2:3',
+      '[2001:db8:abcd:12::9]:443',
+      'fe80::1%eth0'.replace('fe80::', '2001:db8:abcd:12::'),
+    ]) {
       expect(network(form), form).to.equal('2001:db8:abcd:12::/64');
     }
     expect(network('2001:db8:abcd:13::1')).to.not.equal(network('2001:db8:abcd:12::1'));

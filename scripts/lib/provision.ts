@@ -62,7 +62,10 @@ export async function provisionCheckout(
   if (freshEnv) {
     const own = { ...target, user: `${target.user}_${checkoutId}`, database: `${target.database}_${checkoutId}` };
     await provisionDatabase(admin, own);
-    return { target: own, note: `account ${target.user} is in use with another password (another checkout): this checkout uses account and database ${own.user}` };
+    return {
+      target: own,
+      note: `account ${target.user} is in use with another password (another checkout): this checkout uses account and database ${own.user}`,
+    };
   }
   await provisionDatabase(admin, target);
   return { target, note: `reset the password of account ${target.user} to the one DATABASE_URL names: whatever used its old password must be updated` };

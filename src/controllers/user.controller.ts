@@ -10,7 +10,19 @@ import type { Passwords } from '../utils/password.js';
 import { showFormAgain } from '../middleware/errors.js';
 import { field } from '../middleware/validate.js';
 
-export function createUserController({ users, auth, cookies, notices, passwords }: { users: UserModel; auth: AuthService; cookies: AuthCookies; notices: Notices; passwords: Passwords }) {
+export function createUserController({
+  users,
+  auth,
+  cookies,
+  notices,
+  passwords,
+}: {
+  users: UserModel;
+  auth: AuthService;
+  cookies: AuthCookies;
+  notices: Notices;
+  passwords: Passwords;
+}) {
   return {
     /** A failed registration shows the form again with the id and name kept, never the passwords. */
     registerFormAgain: showFormAgain('register', (req) => ({ id: field(req, 'id').trim().slice(0, 100), name: field(req, 'name').trim().slice(0, 200) })),

@@ -44,7 +44,8 @@ function toHttpError(err: unknown): HttpError {
   return new HttpError(500, 'error.internal');
 }
 
-const translateAll = (t: Translate, errors: FieldErrors) => Object.fromEntries(Object.entries(errors).map(([field, message]) => [field, translate(t, message)]));
+const translateAll = (t: Translate, errors: FieldErrors) =>
+  Object.fromEntries(Object.entries(errors).map(([field, message]) => [field, translate(t, message)]));
 
 /**
  * The one place that turns an error into a page or JSON, in the person's language: errors carry message keys

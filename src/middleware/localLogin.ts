@@ -13,7 +13,11 @@ export function createLocalLogin(authenticator: passport.Authenticator, idTag: I
     const done = (err: unknown, account: User | false) => {
       const settle = res.locals.settleAttempt!;
       // The attempt was counted as failed when it was reserved: only a success or an outage changes that.
-      if (err) return void settle('unchecked').then(() => next(err), () => next(err));
+      if (err)
+        return void settle('unchecked').then(
+          () => next(err),
+          () => next(err),
+        );
       if (!account) {
         authEvent(req, 'login.failed', { idTag: idTag(req.body.id) });
         return next(new HttpError(401, 'login.failed'));

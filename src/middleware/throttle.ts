@@ -34,8 +34,7 @@ function createThrottlePassword(limits: RateLimits, idTag: IdTag, accountOf: Acc
 }
 
 /** Login: the id typed into the form. */
-export const createThrottleLogin = (limits: RateLimits, idTag: IdTag): RequestHandler =>
-  createThrottlePassword(limits, idTag, (req) => req.body.id);
+export const createThrottleLogin = (limits: RateLimits, idTag: IdTag): RequestHandler => createThrottlePassword(limits, idTag, (req) => req.body.id);
 
 /**
  * A logged-in person's password re-check (password change, deletion) counts as a login of their own id from

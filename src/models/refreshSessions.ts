@@ -88,11 +88,7 @@ if #ended > 0 then redis.call('PUBLISH', ARGV[1], table.concat(ended, ',')) end
 return ended
 `);
 
-export type RotateOutcome =
-  | { kind: 'rotated'; expiresAtMs: number }
-  | { kind: 'grace'; expiresAtMs: number }
-  | { kind: 'missing' }
-  | { kind: 'reused' };
+export type RotateOutcome = { kind: 'rotated'; expiresAtMs: number } | { kind: 'grace'; expiresAtMs: number } | { kind: 'missing' } | { kind: 'reused' };
 
 export interface RefreshSessionOptions {
   keyPrefix: string;
@@ -166,7 +162,12 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
 
     /** Ends every session of the user but `keep`; returns how many ended. */
     async revokeAll(userId: string, keep?: string): Promise<number> {
-      return (await end(userId, (await sidsOf(userId)).filter((sid) => sid !== keep))).length;
+      return (
+        await end(
+          userId,
+          (await sidsOf(userId)).filter((sid) => sid !== keep),
+        )
+      ).length;
     },
 
     /** How many live sessions each user has (the index may still name sessions that expired). */

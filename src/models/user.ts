@@ -60,7 +60,7 @@ export function createUserModel(db: Db) {
     async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
       await mysqlCall(() => db.execute(statement('UPDATE users SET password_hash = ? WHERE id = ?'), [passwordHash, id]));
     },
-  
+
     /** Makes the account an administrator or not; false for an unknown id. */
     async setAdmin(id: string, isAdmin: boolean): Promise<boolean> {
       return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement('UPDATE users SET is_admin = ? WHERE id = ?'), [isAdmin, id])));
@@ -68,7 +68,9 @@ export function createUserModel(db: Db) {
 
     /** Locks (the account cannot log in) or unlocks it; false for an unknown id. */
     async setLocked(id: string, locked: boolean): Promise<boolean> {
-      const sql = locked ? 'UPDATE users SET locked_at = COALESCE(locked_at, CURRENT_TIMESTAMP) WHERE id = ?' : 'UPDATE users SET locked_at = NULL WHERE id = ?';
+      const sql = locked
+        ? 'UPDATE users SET locked_at = COALESCE(locked_at, CURRENT_TIMESTAMP) WHERE id = ?'
+        : 'UPDATE users SET locked_at = NULL WHERE id = ?';
       return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [id])));
     },
 
@@ -82,7 +84,9 @@ export function createUserModel(db: Db) {
       const pattern = `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
       const sql = `SELECT id, name, created_at, is_admin, locked_at FROM users WHERE id LIKE ? ORDER BY id LIMIT ${pageSize + 1} OFFSET ${(page - 1) * pageSize}`;
       const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [pattern]));
-      const accounts = rows.slice(0, pageSize).map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at, isAdmin: row.is_admin === 1, locked: row.locked_at !== null }));
+      const accounts = rows
+        .slice(0, pageSize)
+        .map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at, isAdmin: row.is_admin === 1, locked: row.locked_at !== null }));
       return { accounts, hasMore: rows.length > pageSize };
     },
   };

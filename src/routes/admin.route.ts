@@ -8,7 +8,12 @@ import type { UserModel } from '../models/user.js';
 import { createAdminService } from '../services/admin.service.js';
 
 /** The administrators' area, mounted at /admin: its service, controller and routes. */
-export function adminArea({ users, sessions, notices, ...web }: {
+export function adminArea({
+  users,
+  sessions,
+  notices,
+  ...web
+}: {
   users: UserModel;
   sessions: RefreshSessions;
   notices: Notices;
@@ -22,7 +27,14 @@ export function adminArea({ users, sessions, notices, ...web }: {
 }
 
 /** Administrators only: jwt_auth, then the flag checked in MySQL on every request (`requireAdmin`). */
-function adminRoutes({ admin, isAdmin, jwtAuth, readNotice, formToken, acceptForm }: {
+function adminRoutes({
+  admin,
+  isAdmin,
+  jwtAuth,
+  readNotice,
+  formToken,
+  acceptForm,
+}: {
   admin: ReturnType<typeof createAdminController>;
   isAdmin: (id: string) => Promise<boolean>;
   jwtAuth: RequestHandler;

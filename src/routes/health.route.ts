@@ -2,7 +2,11 @@ import { Router } from 'express';
 import { STORE_TIMEOUT_MS, type Db, type Redis } from '../config/clients.js';
 import { withTimeout } from '../models/storeErrors.js';
 
-const answers = (check: () => Promise<unknown>) => withTimeout(check(), STORE_TIMEOUT_MS).then(() => true, () => false);
+const answers = (check: () => Promise<unknown>) =>
+  withTimeout(check(), STORE_TIMEOUT_MS).then(
+    () => true,
+    () => false,
+  );
 
 export function healthRoutes({ db, redis }: { db: Db; redis: Redis }): Router {
   const router = Router();
@@ -12,7 +16,10 @@ export function healthRoutes({ db, redis }: { db: Db; redis: Redis }): Router {
   router.get('/readyz', async (_req, res) => {
     const [mysql, redisAnswers] = await Promise.all([answers(() => db.query('SELECT 1')), answers(() => redis.ping())]);
     const missing = [...(mysql ? [] : ['mysql']), ...(redisAnswers ? [] : ['redis'])];
-    res.status(missing.length ? 503 : 200).set('Cache-Control', 'no-store').json({ mysql, redis: redisAnswers, missing });
+    res
+      .status(missing.length ? 503 : 200)
+      .set('Cache-Control', 'no-store')
+      .json({ mysql, redis: redisAnswers, missing });
   });
   return router;
 }

@@ -5,8 +5,17 @@ import { noStore } from '../middleware/headers.js';
 import { ifLoggedIn, redirectLoggedIn } from '../middleware/jwt_auth.js';
 import { validateLogin, validateRegister } from '../middleware/validate.js';
 
-
-export function userRoutes({ userController: user, jwtAuth, readNotice, formToken, logoutToken, acceptForm, throttleLogin, throttleRegister, localLogin }: {
+export function userRoutes({
+  userController: user,
+  jwtAuth,
+  readNotice,
+  formToken,
+  logoutToken,
+  acceptForm,
+  throttleLogin,
+  throttleRegister,
+  localLogin,
+}: {
   userController: ReturnType<typeof createUserController>;
   jwtAuth: RequestHandler;
   /** Shows (once) a notice left by the previous response. */

@@ -7,7 +7,17 @@ import type { AuthService, AuthUser, CarriedTokens, IssuedTokens } from './auth.
 export type AccountService = ReturnType<typeof createAccountService>;
 
 /** What a logged-in person does to their own account, after proving it with their password. */
-export function createAccountService({ users, sessions, auth, passwords }: { users: UserModel; sessions: RefreshSessions; auth: AuthService; passwords: Passwords }) {
+export function createAccountService({
+  users,
+  sessions,
+  auth,
+  passwords,
+}: {
+  users: UserModel;
+  sessions: RefreshSessions;
+  auth: AuthService;
+  passwords: Passwords;
+}) {
   /**
    * The account, when `password` is its password. The throttle counted the attempt as a failed login before:
    * a match resets that count, an outage gives the point back, a mismatch keeps it.

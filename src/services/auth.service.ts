@@ -26,15 +26,23 @@ export interface CarriedTokens {
 
 /** What jwt_auth concluded: case 1 (`anonymous`), 2 (`user` only), 3 (`user` with `issued`) or 4 (`ended`). */
 export type Resumed =
-  | { kind: 'anonymous' }
-  | { kind: 'ended'; reuse?: AuthUser }
-  | { kind: 'user'; user: AuthUser; issued?: IssuedTokens & { rotation: 'rotated' | 'grace' } };
+  { kind: 'anonymous' } | { kind: 'ended'; reuse?: AuthUser } | { kind: 'user'; user: AuthUser; issued?: IssuedTokens & { rotation: 'rotated' | 'grace' } };
 
 export type AuthService = ReturnType<typeof createAuthService>;
 
 const randomId = () => randomBytes(18).toString('base64url');
 
-export function createAuthService({ jwt, sessions, endedSessions, refreshTtlMs }: { jwt: JwtUtil; sessions: RefreshSessions; endedSessions: EndedSessions; refreshTtlMs: number }) {
+export function createAuthService({
+  jwt,
+  sessions,
+  endedSessions,
+  refreshTtlMs,
+}: {
+  jwt: JwtUtil;
+  sessions: RefreshSessions;
+  endedSessions: EndedSessions;
+  refreshTtlMs: number;
+}) {
   const accessTokenOf = (user: AuthUser) => jwt.accessSign({ sub: user.id, name: user.name, sid: user.sid, isAdmin: user.isAdmin });
 
   /** The session a request's tokens name, taken only from a token whose signature checked out. */
@@ -60,7 +68,11 @@ export function createAuthService({ jwt, sessions, endedSessions, refreshTtlMs }
      * ends in the same step (it must not count against the cap); another user's after the start (kept if the
      * start fails).
      */
-    async startSession(user: { id: string; name: string; isAdmin: boolean }, carried: CarriedTokens, client: { userAgent: string; ip: string }): Promise<IssuedTokens> {
+    async startSession(
+      user: { id: string; name: string; isAdmin: boolean },
+      carried: CarriedTokens,
+      client: { userAgent: string; ip: string },
+    ): Promise<IssuedTokens> {
       const sid = randomId();
       const jti = randomId();
       const expiresAtMs = Date.now() + refreshTtlMs;

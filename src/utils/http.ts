@@ -27,7 +27,10 @@ export const clientIp = (req: Request): string => req.ip ?? 'unknown';
  */
 export function clientNetwork(req: Request): string {
   const raw = clientIp(req);
-  const bare = raw.replace(/^\[([^\]]+)\](?::\d+)?$/, '$1').replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, '$1').replace(/%.*$/, '');
+  const bare = raw
+    .replace(/^\[([^\]]+)\](?::\d+)?$/, '$1')
+    .replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, '$1')
+    .replace(/%.*$/, '');
   if (!ipaddr.isValid(bare)) return raw;
   const address = ipaddr.process(bare);
   if (address.kind() === 'ipv4') return address.toString();

@@ -9,7 +9,8 @@ export const NAME_MAX = 50;
 // Control, format (bidi marks, zero-width spaces, soft hyphen...), line and paragraph separators, surrogate,
 // private-use and unassigned code points. Zero-width (non-)joiners stay where emoji sequences and some scripts
 // need them: between two visible characters.
-const UNPRINTABLE = /(?![\u200C\u200D])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}]|(?<![\p{L}\p{N}\p{M}\p{P}\p{S}])[\u200C\u200D]|[\u200C\u200D](?![\p{L}\p{N}\p{M}\p{P}\p{S}])/u;
+const UNPRINTABLE =
+  /(?![\u200C\u200D])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}]|(?<![\p{L}\p{N}\p{M}\p{P}\p{S}])[\u200C\u200D]|[\u200C\u200D](?![\p{L}\p{N}\p{M}\p{P}\p{S}])/u;
 // What a reader sees: a letter, digit, mark, punctuation or symbol that is not a blank filler (Hangul fillers
 // are letters that show nothing).
 const VISIBLE = /(?![\u115F\u1160\u3164\uFFA0\u2800])[\p{L}\p{N}\p{P}\p{S}]/u;

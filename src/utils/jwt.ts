@@ -48,8 +48,7 @@ export function createJwtUtil(secrets: { access: string; refresh: string }, acce
     accessSign: ({ sub, name, sid, isAdmin }) =>
       jwt.sign({ sub, name, sid, ...(isAdmin ? { isAdmin: true } : {}) }, accessKey, { algorithm: ALGORITHM, expiresIn: accessTtlSec }),
     accessVerify: (token) => verify(token, accessKey, isAccessClaims),
-    refreshSign: ({ sub, sid, jti }, expiresAtMs) =>
-      jwt.sign({ sub, sid, jti, exp: Math.floor(expiresAtMs / 1000) }, refreshKey, { algorithm: ALGORITHM }),
+    refreshSign: ({ sub, sid, jti }, expiresAtMs) => jwt.sign({ sub, sid, jti, exp: Math.floor(expiresAtMs / 1000) }, refreshKey, { algorithm: ALGORITHM }),
     refreshVerify: (token) => verify(token, refreshKey, isRefreshClaims),
     refreshSuccessor: (jti) => createHmac('sha256', successorKey).update(jti).digest('base64url'),
   };

@@ -16,4 +16,3 @@ export async function expectUnavailable(pending: PromiseLike<request.Response>) 
   expect(setCookies(res)).not.to.have.any.keys('accessToken', 'refreshToken');
   return res;
 }
-

@@ -8,7 +8,9 @@ import { createRedis, type RedisClient } from '../../src/config/clients.js';
 import { createLogger } from '../../src/config/logger.js';
 
 /** A throw-away redis-server of this test's own, where commands can be counted without other runs' noise. */
-export async function startPrivateRedis(extraArgs: string[] = []): Promise<{ client: RedisClient; port: number; commandCalls: () => Promise<Record<string, number>>; stop: () => Promise<void> }> {
+export async function startPrivateRedis(
+  extraArgs: string[] = [],
+): Promise<{ client: RedisClient; port: number; commandCalls: () => Promise<Record<string, number>>; stop: () => Promise<void> }> {
   const port = await freePort();
   // A folder of its own: whatever it writes (DEBUG RELOAD saves a dump) never reaches another server's start.
   const dir = mkdtempSync(path.join(tmpdir(), 'lpt-redis-'));
