@@ -9,8 +9,10 @@ async function verifyLogin(users: UserModel, passwords: Passwords, id: string, p
   const user = await users.findById(id);
   const matches = await passwords.verify(user?.passwordHash, password, gone);
   if (!user || !matches) return undefined;
-  if (needsRehash(user.passwordHash)) await users.updatePasswordHash(user.id, await passwords.hash(password, gone));
-  return user;
+  if (!needsRehash(user.passwordHash)) return user;
+  const passwordHash = await passwords.hash(password, gone);
+  await users.updatePasswordHash(user.id, passwordHash);
+  return { ...user, passwordHash };
 }
 
 /** A Passport instance of this app's own (not the global one), with the tutorial's `local-login` strategy. */

@@ -57,7 +57,8 @@ export function createUserController({
     async login(req: Request, res: Response) {
       const account = res.locals.account!;
       if (account.locked) throw new HttpError(403, 'login.locked');
-      const [issued] = await Promise.all([auth.startSession(account, cookies.read(req), clientOf(req)), res.locals.loginReleased]);
+      const started = auth.startSession(account, cookies.read(req), clientOf(req), () => users.unchanged(account));
+      const [issued] = await Promise.all([started, res.locals.loginReleased]);
       cookies.set(res, issued.tokens, issued.expiresAtMs);
       authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid });
       succeed(req, res, safeNextPath(req.body.next) ?? '/user/info');

@@ -61,6 +61,13 @@ export function createUserModel(db: Db) {
       await mysqlCall(() => db.execute(statement('UPDATE users SET password_hash = ? WHERE id = ?'), [passwordHash, id]));
     },
 
+    /** True while the account still exists, is not locked, and has the password hash it had when it was read. */
+    async unchanged(account: User): Promise<boolean> {
+      const sql = 'SELECT password_hash, locked_at FROM users WHERE id = ?';
+      const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [account.id]));
+      return rows.length === 1 && rows[0].locked_at === null && rows[0].password_hash === account.passwordHash;
+    },
+
     /** Makes the account an administrator or not; false for an unknown id. */
     async setAdmin(id: string, isAdmin: boolean): Promise<boolean> {
       return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement('UPDATE users SET is_admin = ? WHERE id = ?'), [isAdmin, id])));

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AccessClaims, JwtUtil } from '../utils/jwt.js';
 import type { TokenPair } from '../utils/authCookies.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
+import { HttpError } from '../utils/httpError.js';
 import type { EndedSessions } from './endedSessions.js';
 
 /** Who a request belongs to, as the access token says. */
@@ -72,6 +73,7 @@ export function createAuthService({
       user: { id: string; name: string; isAdmin: boolean },
       carried: CarriedTokens,
       client: { userAgent: string; ip: string },
+      stillValid?: () => Promise<boolean>,
     ): Promise<IssuedTokens> {
       const sid = randomId();
       const jti = randomId();
@@ -79,6 +81,12 @@ export function createAuthService({
       const previous = authenticSession(carried);
       const replaces = previous?.userId === user.id ? previous.sid : undefined;
       await sessions.create({ userId: user.id, sid, jti, expiresAtMs, ...client, replaces });
+      // A deletion, lock or password change that ended the account's sessions while this login was checking the
+      // password missed this one: asked after the create, the account says so, and the session ends again.
+      if (stillValid && !(await stillValid())) {
+        await sessions.revoke(user.id, sid);
+        throw new HttpError(401, 'login.failed');
+      }
       if (previous && !replaces) await sessions.revoke(previous.userId, previous.sid);
       const authUser: AuthUser = { id: user.id, name: user.name, sid, isAdmin: user.isAdmin };
       return { user: authUser, tokens: { access: accessTokenOf(authUser), refresh: jwt.refreshSign({ sub: user.id, sid, jti }, expiresAtMs) }, expiresAtMs };

@@ -9,6 +9,7 @@ const CLOCK_MARGIN_MS = 2000;
 // A process that reconnects reads the log when ready and once more after this: an announcement that raced the
 // resubscription reaches the log by then.
 const SECOND_CATCH_UP_MS = 1000;
+const CATCH_UP_RETRY_MS = 200;
 
 /**
  * The sessions that ended recently, in this process's memory, so that jwt_auth refuses their access tokens
@@ -26,11 +27,32 @@ export function createEndedSessions({ redis, keyPrefix, accessTtlMs, logger }: {
     const now = Date.now();
     for (const [sid, until] of keepUntil) if (until <= now) keepUntil.delete(sid);
   };
-  const catchUp = () =>
-    log.recent().then(
-      (entries) => entries.forEach(({ sid, endedAt }) => add(sid, endedAt)),
-      (err: Error) => logger.warn({ err: { message: err.message } }, 'could not read the ended-session log'),
-    );
+  // Reads the log until it succeeds (the two connections come back independently), one reader at a time; a
+  // call while one reads makes it read once more when done.
+  let reading: Promise<void> | undefined;
+  let again = false;
+  const readUntilDone = async () => {
+    do {
+      again = false;
+      for (;;) {
+        try {
+          (await log.recent()).forEach(({ sid, endedAt }) => add(sid, endedAt));
+          break;
+        } catch (err) {
+          logger.warn({ err: { message: (err as Error).message } }, 'could not read the ended-session log: trying again');
+          await new Promise((resolve) => setTimeout(resolve, CATCH_UP_RETRY_MS).unref());
+        }
+      }
+    } while (again);
+  };
+  const catchUp = (): Promise<void> => {
+    if (reading) {
+      again = true;
+      return reading;
+    }
+    reading = readUntilDone().finally(() => (reading = undefined));
+    return reading;
+  };
 
   return {
     /** Where the scripts that end sessions announce them. */

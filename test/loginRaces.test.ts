@@ -1,0 +1,94 @@
+import { randomInt } from 'node:crypto';
+import { expect } from 'chai';
+import request from 'supertest';
+import { createUserModel } from '../src/models/user.js';
+import {
+  cookieHeader,
+  expire,
+  getInfo,
+  isLoggedIn,
+  loggedInUser,
+  makeSite,
+  PASSWORD,
+  postTo,
+  refusedWithin,
+  setCookies,
+  type App,
+  type Tokens,
+} from './helpers/site.js';
+
+const someIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Logins that are still checking the password (one hash at a time: HASH_CONCURRENCY=1) when an account's sessions
+ * end must not come out with a working session: each of them is asked about after the event has returned.
+ */
+describe('logins under way while a deletion, a password change or a lock ends the sessions', function () {
+  this.timeout(60_000);
+  let app: App;
+  let users: ReturnType<typeof createUserModel>;
+  before(async () => {
+    const site = await makeSite({ TRUST_PROXY: 'true', LOGIN_MAX_FAILURES: '1000', HASH_CONCURRENCY: '1' });
+    app = site.app;
+    users = createUserModel(site.db);
+  });
+
+  /** Starts `event`, and 10 logins with `password` 0–90 ms after it; resolves with the tokens of those that got in. */
+  async function loginsDuring(id: string, password: string, event: () => PromiseLike<request.Response>): Promise<Tokens[]> {
+    const done = Promise.resolve(event()); // supertest sends on `then`: now, before the logins
+
+    const logins = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        await sleep(i * 10);
+        const res = await postTo(app, '/user/login').set('X-Forwarded-For', someIp()).send({ id, password });
+        const cookies = setCookies(res);
+        return res.status === 303 ? [{ accessToken: cookies.accessToken.value, refreshToken: cookies.refreshToken.value }] : [];
+      }),
+    );
+    const ended = await done;
+    expect(ended.status).to.equal(303);
+    expect(ended.headers.location).to.not.match(/^\/user\/login\?next=/); // the event happened, not a redirect to log in
+    return logins.flat();
+  }
+
+  /** Neither token of any of these sessions works any more (the access token within 1 s). */
+  async function allEnded(sessions: Tokens[]) {
+    for (const tokens of sessions) {
+      expect(isLoggedIn(await getInfo(app, { accessToken: expire(tokens.accessToken), refreshToken: tokens.refreshToken }))).to.equal(false);
+      await refusedWithin(app, tokens, 1000);
+    }
+  }
+
+  it('deleting the account: no login that was checking the password keeps a session, and the id registered again is not theirs', async () => {
+    const user = await loggedInUser(app);
+    const sessions = await loginsDuring(user.id, PASSWORD, () => postTo(app, '/user/delete', cookieHeader(user)).send({ password: PASSWORD }));
+    await allEnded(sessions);
+    const stranger = 'stranger pass 123';
+    await postTo(app, '/user/register').send({ id: user.id, name: 'Stranger', password: stranger, confirmPassword: stranger });
+    for (const tokens of sessions)
+      expect(isLoggedIn(await getInfo(app, { accessToken: expire(tokens.accessToken), refreshToken: tokens.refreshToken }), 'Stranger')).to.equal(false);
+  });
+
+  it('changing the password: no login with the old password that was under way keeps a session', async () => {
+    const user = await loggedInUser(app);
+    const newPassword = 'a brand new passphrase';
+    const change = () =>
+      postTo(app, '/user/password', cookieHeader(user)).send({ currentPassword: PASSWORD, password: newPassword, confirmPassword: newPassword });
+    await allEnded(await loginsDuring(user.id, PASSWORD, change));
+  });
+
+  it("an administrator's lock: no login that was under way keeps a session", async () => {
+    const admin = await loggedInUser(app);
+    await users.setAdmin(admin.id, true);
+    const adminTokens = await loggedInUserAgain(admin.id);
+    const user = await loggedInUser(app);
+    await allEnded(await loginsDuring(user.id, PASSWORD, () => postTo(app, `/admin/users/${user.id}/lock`, cookieHeader(adminTokens)).send({})));
+  });
+
+  async function loggedInUserAgain(id: string): Promise<Tokens> {
+    const res = await postTo(app, '/user/login').set('X-Forwarded-For', someIp()).send({ id, password: PASSWORD });
+    const cookies = setCookies(res);
+    return { accessToken: cookies.accessToken.value, refreshToken: cookies.refreshToken.value };
+  }
+});
