@@ -129,6 +129,25 @@ describe('login', () => {
     expect(await refreshes(browser)).to.equal(false);
   });
 
+  it('30 parallel logins of one account at MAX_SESSIONS_PER_USER=3: every one succeeds, and exactly 3 sessions stay live', async () => {
+    const { app: capped } = await makeSite({ MAX_SESSIONS_PER_USER: '3', HASH_CONCURRENCY: '64', TRUST_PROXY: 'true' });
+    const user = uniqueId();
+    await register(capped, { id: user, name: 'Crowd' });
+    const logins = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => postTo(capped, '/user/login').set('X-Forwarded-For', `10.9.${i}.1`).send({ id: user, password: PASSWORD })),
+    );
+    expect(logins.map((res) => res.status)).to.deep.equal(Array(30).fill(303));
+    const live = await Promise.all(
+      logins.map((res) => {
+        const cookies = setCookies(res);
+        return getInfo(capped, { accessToken: expire(cookies.accessToken.value), refreshToken: cookies.refreshToken.value }).then((page) =>
+          isLoggedIn(page, 'Crowd'),
+        );
+      }),
+    );
+    expect(live.filter(Boolean)).to.have.length(3);
+  });
+
   it('re-hashes a password stored with older argon2 parameters on a successful login', async () => {
     const oldId = uniqueId();
     await register(app, { id: oldId });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from '../config/clients.js';
 import type { EndedSessionLog } from './endedSessionLog.js';
 import { luaScript } from './luaScript.js';
-import { redisCall } from './storeErrors.js';
+import { redisCall, StoreUnavailableError } from './storeErrors.js';
 
 // Every key of a user carries the hash tag {userId}: the scripts below touch one cluster slot only. A script
 // that ends sessions PUBLISHes their sids in the same step (the channel of models/endedSessionLog.ts).
@@ -20,10 +20,10 @@ local others = {}
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   if sid ~= ARGV[1] and sid ~= ARGV[11] then table.insert(others, sid) end
 end
-local atCap = #others >= cap
-if atCap then
-  for _, sid in ipairs(others) do if not declared[sid] then return {'keys', others} end end
-end
+-- At the cap the oldest sessions make room: their keys must be declared (the caller learns them on a first try).
+-- Sessions that other logins added meanwhile are the newest and need not be.
+local excess = #others + 1 - cap
+for i = 1, excess do if not declared[others[i]] then return {'keys', others} end end
 local ended = {}
 if ARGV[11] ~= '' then
   if redis.call('DEL', declared[ARGV[11]]) == 1 then table.insert(ended, ARGV[11]) end
@@ -33,19 +33,9 @@ redis.call('HSET', KEYS[1], 'uid', ARGV[2], 'jti', ARGV[3], 'createdAt', ARGV[4]
   'absExp', ARGV[6], 'ua', ARGV[7], 'ip', ARGV[8])
 redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[5]), tonumber(ARGV[6]) - tonumber(ARGV[4])))
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-if atCap then
-  local live = {}
-  for _, sid in ipairs(others) do
-    if redis.call('EXISTS', declared[sid]) == 1 then table.insert(live, sid) else redis.call('ZREM', KEYS[2], sid) end
-  end
-  local excess = #live + 1 - cap
-  for _, sid in ipairs(live) do
-    if excess <= 0 then break end
-    redis.call('DEL', declared[sid])
-    redis.call('ZREM', KEYS[2], sid)
-    table.insert(ended, sid)
-    excess = excess - 1
-  end
+for i = 1, excess do
+  if redis.call('DEL', declared[others[i]]) == 1 then table.insert(ended, others[i]) end
+  redis.call('ZREM', KEYS[2], others[i])
 end
 local ttl = tonumber(ARGV[6]) - tonumber(ARGV[4])
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
@@ -141,7 +131,8 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
         if (kind === 'created') return endedLog.record(sids);
         known = sids;
       }
-      throw new Error('the sessions of one user kept changing during a login');
+      // Parallel logins of one account kept ending its oldest sessions: a busy store, not a bug.
+      throw new StoreUnavailableError('redis', new Error('the sessions of one user kept changing during a login'), 'BUSY');
     },
 
     /** Atomically swaps the current jti for its successor, honouring the grace window and detecting reuse. */
