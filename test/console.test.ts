@@ -15,7 +15,7 @@ async function startupLines(nodeEnv: string): Promise<{ port: number; lines: str
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   try {
     for (let i = 0; !output.includes('listening'); i++) {
-      if (i > 200) throw new Error(`server did not start: ${output}`);
+      if (i > 400) throw new Error(`server did not start: ${output}`); // production forks a worker per core: slow on a busy machine
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     return { port, lines: output.split('\n') };
