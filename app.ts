@@ -19,7 +19,6 @@ import { createLocalLogin } from './src/middleware/localLogin.js';
 import { createNotices } from './src/middleware/notice.js';
 import { createThrottleLogin, createThrottleRegister } from './src/middleware/throttle.js';
 import { createRateLimits } from './src/models/rateLimits.js';
-import { createRefreshSessions } from './src/models/refreshSessions.js';
 import { createUserModel } from './src/models/user.js';
 import { accountRoutes } from './src/routes/account.route.js';
 import { healthRoutes } from './src/routes/health.route.js';
@@ -27,7 +26,7 @@ import { adminArea } from './src/routes/admin.route.js';
 import { sessionsRoutes } from './src/routes/sessions.route.js';
 import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
-import { createEndedSessions } from './src/services/endedSessions.js';
+import { createSessionStore } from './src/services/sessionStore.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
 import { NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from './src/utils/inputRules.js';
 import { createPasswords } from './src/utils/password.js';
@@ -45,15 +44,8 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   const cookies = createAuthCookies(config.isProduction);
   const notices = createNotices(config.isProduction);
   const users = createUserModel(db);
-  const endedSessions = createEndedSessions({ redis, keyPrefix: config.redisKeyPrefix, accessTtlMs: config.accessTtlMs, logger });
+  const { endedSessions, sessions } = createSessionStore({ redis, config, logger });
   endedSessions.listen(subscriber).catch((err: Error) => logger.error({ err: { message: err.message } }, 'could not subscribe to ended sessions'));
-  const sessions = createRefreshSessions(redis, {
-    keyPrefix: config.redisKeyPrefix,
-    idleMs: config.sessionIdleMs,
-    reuseGraceMs: config.refreshReuseGraceMs,
-    maxPerUser: config.maxSessionsPerUser,
-    endedLog: endedSessions.log,
-  });
   const jwt = createJwtUtil(config.secrets, config.accessTtlMs);
   const auth = createAuthService({ jwt, sessions, endedSessions, refreshTtlMs: config.refreshTtlMs });
   const passwords = createPasswords(config.hashConcurrency);

@@ -3,9 +3,8 @@ import dotenv from 'dotenv';
 import { createDb, createRedis } from '../src/config/clients.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/config/logger.js';
-import { createRefreshSessions } from '../src/models/refreshSessions.js';
 import { createUserModel } from '../src/models/user.js';
-import { createEndedSessions } from '../src/services/endedSessions.js';
+import { createSessionStore } from '../src/services/sessionStore.js';
 import { adminCommand } from './lib/admin.js';
 
 dotenv.config({ quiet: true });
@@ -21,14 +20,7 @@ const db = createDb(config.databaseUrl);
 const redis = createRedis(config.redisUrl, logger);
 try {
   await redis.connect();
-  const { log } = createEndedSessions({ redis, keyPrefix: config.redisKeyPrefix, accessTtlMs: config.accessTtlMs, logger });
-  const sessions = createRefreshSessions(redis, {
-    keyPrefix: config.redisKeyPrefix,
-    idleMs: config.sessionIdleMs,
-    reuseGraceMs: config.refreshReuseGraceMs,
-    maxPerUser: config.maxSessionsPerUser,
-    endedLog: log,
-  });
+  const { sessions } = createSessionStore({ redis, config, logger });
   const { code, message } = await adminCommand({ users: createUserModel(db), sessions }, action, id);
   (code === 0 ? console.log : console.error)(message);
   process.exitCode = code;

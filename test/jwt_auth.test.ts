@@ -1,10 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { expire, getInfo, isLoggedIn, loggedInUser, login, makeSite, PASSWORD, postTo, SECRETS, setCookies, type App, type Tokens } from './helpers/site.js';
 import { ko } from './helpers/i18n.js';
 import { redisKeyPrefix, testStores } from './helpers/stores.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const claimsOf = (token: string) => jwt.decode(token) as jwt.JwtPayload;
 const jtiOf = (token: string) => claimsOf(token).jti;
 /** The same login's tokens with the access token expired: the next request refreshes. */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomInt } from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
@@ -18,7 +19,6 @@ import {
 } from './helpers/site.js';
 
 const someIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Logins that are still checking the password (one hash at a time: HASH_CONCURRENCY=1) when an account's sessions

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import request from 'supertest';
 import { createDb, createRedis } from '../src/config/clients.js';
@@ -20,8 +21,6 @@ import {
 import { REDIS_URL, testStores } from './helpers/stores.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
 import { expectUnavailable } from './helpers/outage.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls /readyz until it answers 200; the store clients reconnect on their own. */
 async function untilReady(app: App): Promise<void> {

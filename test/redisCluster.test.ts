@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -25,7 +26,6 @@ import {
 } from './helpers/site.js';
 
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length;
 const someIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
 const jtiOf = (refreshToken: string) => (jwt.decode(refreshToken) as { jti: string }).jti;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { ErrorReply } from 'redis';
 import request from 'supertest';
@@ -9,8 +10,6 @@ import { expectUnavailable } from './helpers/outage.js';
 import { startPrivateRedis } from './helpers/privateRedis.js';
 import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, PASSWORD, postTo, setCookies, type App } from './helpers/site.js';
 import { redisKeyPrefix, testStores } from './helpers/stores.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A Redis that answers but refuses (OOM when full under noeviction, READONLY after a failover, LOADING while it

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import request from 'supertest';
 import { createRedis } from '../src/config/clients.js';
@@ -8,7 +9,6 @@ import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, login, makeSit
 import { REDIS_URL, redisKeyPrefix, testStores } from './helpers/stores.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sidOf = (accessToken: string) => (jwt.decode(accessToken) as { sid: string }).sid;
 const logout = (app: App, tokens: Tokens) => request(app).get('/user/logout').set('Cookie', cookieHeader(tokens));
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
@@ -44,7 +45,6 @@ const devicesIn = (t: Translate) =>
   ].map(([browser, os]) => t('sessions.device', { browser, os }));
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sidOf = (tokens: Pick<Tokens, 'accessToken'>) => (jwt.decode(tokens.accessToken) as { sid: string }).sid;
 
 interface ShownSession {

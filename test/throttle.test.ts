@@ -1,11 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomInt } from 'node:crypto';
 import { expect } from 'chai';
 import { createRateLimits } from '../src/models/rateLimits.js';
 import { makeSite, PASSWORD, postTo, register, uniqueId, type App } from './helpers/site.js';
 import { redisKeyPrefix, testStores } from './helpers/stores.js';
 import { ko } from './helpers/i18n.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A made-up client address, so that each test has per-IP counters of its own (behind TRUST_PROXY). */
 const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length;

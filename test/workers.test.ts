@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { expect } from 'chai';
@@ -5,8 +6,6 @@ import { freePort } from './helpers/freePort.js';
 import { requestInFlight, tryConnect } from './helpers/inFlight.js';
 import { SECRETS } from './helpers/site.js';
 import { REDIS_URL, testStores } from './helpers/stores.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('WEB_CONCURRENCY=2: a primary and two workers (node:cluster)', function () {
   this.timeout(60_000);
