@@ -7,6 +7,7 @@ import type { Stores } from './src/config/clients.js';
 import { createLogger } from './src/config/logger.js';
 import { createPassport } from './src/config/passport.js';
 import { faviconPath, publicDir, viewsDir } from './src/config/paths.js';
+import { viewEngine } from './src/config/views.js';
 import { createUserController } from './src/controllers/user.controller.js';
 import { formOrJsonOnly } from './src/middleware/bodyTypes.js';
 import { createCsrf } from './src/middleware/csrf.js';
@@ -72,9 +73,12 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
+  app.engine('ejs', viewEngine(config.isProduction));
   app.set('view engine', 'ejs');
   app.set('views', viewsDir);
   if (config.isProduction) app.enable('view cache');
+  // Every page is rendered for one person (no-store, or a fresh CSRF token): an ETag would be a hash for nothing.
+  app.set('etag', false);
 
   // The input limits that the forms' hints state.
   app.locals.inputRules = { nameMax: NAME_MAX, passwordMin: PASSWORD_MIN, passwordMax: PASSWORD_MAX };
@@ -82,11 +86,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.use(requestLogger(logger), securityHeaders(config.isProduction));
   // Before anything that may answer with a page, error pages included.
   app.use(cookieParser(config.secrets.cookie), createLanguage(config.isProduction));
-  // Mounted under its own path so that page requests never look at the disk.
-  app.use('/static', express.static(publicDir, { index: false }));
-  app.get('/favicon.ico', (_req, res) => res.sendFile(faviconPath, { maxAge: '7d' }));
-  app.use(healthRoutes({ db, redis }));
-  app.get('/', (_req, res) => res.redirect('/user/info'));
+  // The info page is the hot path: its router comes first, with the info route at its top.
   app.use(
     '/user',
     userRoutes({
@@ -101,6 +101,11 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
       localLogin: createLocalLogin(createPassport(users, passwords), idTag),
     }),
   );
+  // Mounted under its own path so that page requests never look at the disk.
+  app.use('/static', express.static(publicDir, { index: false }));
+  app.get('/favicon.ico', (_req, res) => res.sendFile(faviconPath, { maxAge: '7d' }));
+  app.use(healthRoutes({ db, redis }));
+  app.get('/', (_req, res) => res.redirect('/user/info'));
   app.use('/admin', adminArea({ users, sessions, notices, jwtAuth, readNotice: notices.read, formToken: csrf.provideToken, acceptForm }));
   app.use('/user', accountRoutes({ users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, formToken: csrf.provideToken, acceptForm }));
   app.use('/user', sessionsRoutes({ sessions, cookies, notices, jwtAuth, acceptForm, formToken: csrf.provideToken }));

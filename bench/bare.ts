@@ -2,13 +2,17 @@
 import express from 'express';
 import { translators } from '../src/config/locales.js';
 import { viewsDir } from '../src/config/paths.js';
+import { viewEngine } from '../src/config/views.js';
 
 const app = express();
+app.engine('ejs', viewEngine(true));
 app.set('view engine', 'ejs');
 app.set('views', viewsDir);
 app.enable('view cache');
+app.set('etag', false);
 const user = { id: 'bench_user', name: 'Bench', sid: 'sid' };
 // What the site's middleware would have put on res.locals: the language and a CSRF token for logout.
 const locals = { lang: 'ko', t: translators.ko, langSwitch: { lang: 'en', href: '?lang=en' }, csrfToken: '0'.repeat(129) }; // as long as a real token
-app.get('/user/info', (_req, res) => res.render('info', { user, ...locals }));
+// Any cookie stands for "logged in": the same two pages as the site's, with nothing checked.
+app.get('/user/info', (req, res) => res.render('info', req.headers.cookie ? { user, ...locals } : locals));
 app.listen(Number(process.env.PORT), '127.0.0.1');

@@ -93,6 +93,16 @@ describe('jwt utility', () => {
     expect(util.refreshVerify(util.accessSign({ sub: 'a', name: 'A', sid: 's' })).status).to.equal('invalid');
   });
 
+  it('a token verified before (remembered for the hot path) still expires on time, and its forgeries stay forged', async () => {
+    const soon = Math.floor(Date.now() / 1000) + 1;
+    const token = jwt.sign({ sub: 'a', name: 'A', sid: 's', iat: soon - 60, exp: soon }, SECRETS.ACCESS_TOKEN_SECRET);
+    expect(util.accessVerify(token).status).to.equal('valid');
+    const [header, payload] = token.split('.');
+    expect(util.accessVerify(`${header}.${payload}.${'A'.repeat(43)}`).status).to.equal('invalid');
+    await new Promise((resolve) => setTimeout(resolve, soon * 1000 - Date.now() + 10));
+    expect(util.accessVerify(token).status).to.equal('expired');
+  });
+
   it('refuses tokens missing a claim, or nothing at all', () => {
     const noSid = jwt.sign({ sub: 'a', name: 'A' }, SECRETS.ACCESS_TOKEN_SECRET, { expiresIn: 60 });
     expect(util.accessVerify(noSid).status).to.equal('invalid');

@@ -14,11 +14,12 @@ export const REDACT_PATHS = [
 ];
 
 /**
- * `buffered`: lines are written asynchronously, coalesced while a write is under way (flush before exit).
+ * `buffered`: lines are written asynchronously, 4 kB at a time or at least every second (flush before exit): a
+ * write per line would cost the busiest page more than its render.
  * `pretty`: lines for a person (development); JSON lines, for a collector, without it or without pino-pretty.
  */
 export function createLogger(level: string, { buffered = false, pretty = false } = {}): Logger {
-  const destination = (pretty && prettyStream()) || pino.destination({ sync: !buffered });
+  const destination = (pretty && prettyStream()) || pino.destination(buffered ? { sync: false, minLength: 4096, periodicFlush: 1000 } : { sync: true });
   return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
 }
 

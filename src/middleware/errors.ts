@@ -55,10 +55,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
     const failure = toHttpError(err);
     if (err instanceof StoreUnavailableError) {
-      logger.warn({ store: err.store, reason: err.reason, method: req.method, path: req.path }, 'store unavailable');
+      logger.warn({ reqId: req.id, store: err.store, reason: err.reason, method: req.method, path: req.path }, 'store unavailable');
     } else if (failure.status >= 500) {
       const { name, message, code, stack } = err as { name?: string; message?: string; code?: string; stack?: string };
-      logger.error({ err: { name, message, code, stack }, method: req.method, path: req.path }, 'request failed');
+      logger.error({ reqId: req.id, err: { name, message, code, stack }, method: req.method, path: req.path }, 'request failed');
     }
     if (res.headersSent) return next(err);
     if (!res.locals.t) speak(res, DEFAULT_LANG);

@@ -1,7 +1,7 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { wantsJson } from '../utils/http.js';
 import { HttpError } from '../utils/httpError.js';
-import type { AuthService } from '../services/auth.service.js';
+import type { AuthService, Resumed } from '../services/auth.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
 import { authEvent } from './requestLog.js';
 
@@ -10,8 +10,7 @@ import { authEvent } from './requestLog.js';
  * a valid refresh token (rotated, new cookies), 4 anything else (cookies cleared).
  */
 export function createJwtAuth(auth: AuthService, cookies: AuthCookies): RequestHandler {
-  return async (req, res, next) => {
-    const result = await auth.resume(cookies.read(req));
+  function conclude(req: Request, res: Response, result: Resumed): void {
     if (result.kind === 'ended') {
       if (result.reuse) authEvent(req, 'refresh.reuse_revoked', { user: result.reuse.id, sid: result.reuse.sid });
       cookies.clear(res);
@@ -24,6 +23,21 @@ export function createJwtAuth(auth: AuthService, cookies: AuthCookies): RequestH
       req.user = result.user;
       res.locals.user = result.user;
     }
+  }
+
+  // Cases 1, 2 and 4 are answered in this tick; only case 3 waits for Redis.
+  return (req, res, next) => {
+    const result = auth.resume(cookies.read(req));
+    if (result instanceof Promise) {
+      result
+        .then((resumed) => {
+          conclude(req, res, resumed);
+          next();
+        })
+        .catch(next);
+      return;
+    }
+    conclude(req, res, result);
     next();
   };
 }

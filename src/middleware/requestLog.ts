@@ -1,32 +1,32 @@
 import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 
 /**
- * One JSON line per request with a request id (also sent as X-Request-Id). Only method, path and address are
- * logged of the request: no headers, so no cookie or token can reach the log.
+ * One JSON line per request with a request id (also sent as X-Request-Id). Only method, path, address, status
+ * and time are logged: no headers, so no cookie or token can reach the log. On the hot path: no child logger
+ * per request, and the line skips the redaction that every other line goes through (it names its few fields).
  */
-export const requestLogger = (logger: Logger) =>
-  pinoHttp({
-    logger,
-    genReqId: (_req: IncomingMessage, res: ServerResponse) => {
-      const id = randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    serializers: {
-      req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
-        id: req.id,
-        method: req.method,
-        path: req.url.split('?')[0],
-        remoteAddress: req.remoteAddress,
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-  });
+export function requestLogger(logger: Logger): RequestHandler {
+  const accessLog = logger.child({}, { redact: { paths: [] } });
+  return (req, res, next) => {
+    const started = performance.now();
+    const id = randomUUID();
+    res.setHeader('X-Request-Id', id);
+    req.id = id;
+    req.log = logger;
+    res.once('finish', () => {
+      const line = {
+        req: { id, method: req.method, path: req.originalUrl.split('?', 1)[0], remoteAddress: req.socket.remoteAddress },
+        res: { statusCode: res.statusCode },
+        responseTime: Math.round(performance.now() - started),
+      };
+      if (res.statusCode >= 500) accessLog.error(line, 'request completed');
+      else accessLog.info(line, 'request completed');
+    });
+    next();
+  };
+}
 
 export type AuthEvent =
   | 'login.ok'
@@ -45,7 +45,7 @@ export type AuthEvent =
 
 /** A structured auth event on the request's own log line context (request id included). */
 export function authEvent(req: Request, event: AuthEvent, fields: Record<string, unknown> = {}): void {
-  req.log.info({ event, ip: req.ip, ...fields }, event);
+  req.log.info({ reqId: req.id, event, ip: req.ip, ...fields }, event);
 }
 
 /** Names an attempted id in the logs without its text (people type passwords into the id box). */

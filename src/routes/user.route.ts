@@ -33,11 +33,11 @@ export function userRoutes({
   const router = Router();
   // Every answer under /user is personal or about authentication: never cache it.
   router.use(noStore);
+  router.get('/info', jwtAuth, readNotice, ifLoggedIn(logoutToken), user.renderInfoPage);
   router.get('/register', jwtAuth, redirectLoggedIn, formToken, user.renderRegisterPage);
   router.post('/register', acceptForm, formToken, validateRegister, throttleRegister, user.register, user.registerFormAgain);
   router.get('/login', jwtAuth, redirectLoggedIn, readNotice, formToken, user.renderLoginPage);
   router.post('/login', acceptForm, formToken, validateLogin, throttleLogin, localLogin, user.login, user.loginFormAgain);
-  router.get('/info', jwtAuth, readNotice, ifLoggedIn(logoutToken), user.renderInfoPage);
   router.get('/logout', ownPagesOnly, user.logout);
   router.post('/logout', acceptForm, user.logout);
   return router;

@@ -31,6 +31,9 @@ export type Resumed =
 
 export type AuthService = ReturnType<typeof createAuthService>;
 
+const ANONYMOUS: Resumed = { kind: 'anonymous' };
+const ENDED: Resumed = { kind: 'ended' };
+
 const randomId = () => randomBytes(18).toString('base64url');
 
 export function createAuthService({
@@ -59,6 +62,25 @@ export function createAuthService({
     const session = authenticSession(carried);
     if (session) await sessions.revoke(session.userId, session.sid);
     return session;
+  }
+
+  /** Case 3: the access token expired, its signature good; the refresh token may rotate (one Redis round trip). */
+  async function refresh(accessClaims: AccessClaims, refreshToken: string | undefined): Promise<Resumed> {
+    const refresh = jwt.refreshVerify(refreshToken);
+    const sameSession = refresh.status === 'valid' && refresh.claims.sid === accessClaims.sid && refresh.claims.sub === accessClaims.sub;
+    if (!sameSession) return ENDED;
+
+    const user = userOf(accessClaims);
+    const successor = jwt.refreshSuccessor(refresh.claims.jti);
+    const outcome = await sessions.rotate(user.id, user.sid, refresh.claims.jti, successor);
+    if (outcome.kind === 'missing') return ENDED;
+    if (outcome.kind === 'reused') return { kind: 'ended', reuse: user };
+    // Within the grace window the same successor is sent again: a browser that lost the rotating response heals.
+    const tokens: TokenPair = {
+      access: accessTokenOf(user),
+      refresh: jwt.refreshSign({ sub: user.id, sid: user.sid, jti: successor }, outcome.expiresAtMs),
+    };
+    return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs, rotation: outcome.kind } };
   }
 
   return {
@@ -93,27 +115,12 @@ export function createAuthService({
     },
 
     /** The four cases of jwt_auth. Only case 3 touches Redis, once; an ended session is known from memory. */
-    async resume(carried: CarriedTokens): Promise<Resumed> {
-      if (!carried.access) return { kind: 'anonymous' };
+    resume(carried: CarriedTokens): Resumed | Promise<Resumed> {
+      if (!carried.access) return ANONYMOUS;
       const access = jwt.accessVerify(carried.access);
-      if (access.status === 'valid') return endedSessions.has(access.claims.sid) ? { kind: 'ended' } : { kind: 'user', user: userOf(access.claims) };
-      if (access.status === 'invalid') return { kind: 'ended' };
-
-      const refresh = jwt.refreshVerify(carried.refresh);
-      const sameSession = refresh.status === 'valid' && refresh.claims.sid === access.claims.sid && refresh.claims.sub === access.claims.sub;
-      if (!sameSession) return { kind: 'ended' };
-
-      const user = userOf(access.claims);
-      const successor = jwt.refreshSuccessor(refresh.claims.jti);
-      const outcome = await sessions.rotate(user.id, user.sid, refresh.claims.jti, successor);
-      if (outcome.kind === 'missing') return { kind: 'ended' };
-      if (outcome.kind === 'reused') return { kind: 'ended', reuse: user };
-      // Within the grace window the same successor is sent again: a browser that lost the rotating response heals.
-      const tokens: TokenPair = {
-        access: accessTokenOf(user),
-        refresh: jwt.refreshSign({ sub: user.id, sid: user.sid, jti: successor }, outcome.expiresAtMs),
-      };
-      return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs, rotation: outcome.kind } };
+      if (access.status === 'valid') return endedSessions.has(access.claims.sid) ? ENDED : { kind: 'user', user: userOf(access.claims) };
+      if (access.status === 'invalid') return ENDED;
+      return refresh(access.claims, carried.refresh);
     },
   };
 }

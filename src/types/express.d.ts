@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { AuthUser } from '../services/auth.service.js';
 import type { User as Account } from '../models/user.js';
 import type { SettleAttempt } from '../models/rateLimits.js';
@@ -7,6 +8,11 @@ import type { LanguageSwitch } from '../middleware/language.js';
 
 declare global {
   namespace Express {
+    interface Request {
+      /** The request id (X-Request-Id) and the site's logger, set by requestLogger. */
+      id: string;
+      log: Logger;
+    }
     interface Locals {
       user?: AuthUser;
       /** Set by jwt_auth in case 4: the cookies were just cleared. */

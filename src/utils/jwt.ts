@@ -24,6 +24,8 @@ export type VerifyResult<T> = { status: 'valid'; claims: T } | { status: 'expire
 
 const ALGORITHM = 'HS256';
 const INVALID = { status: 'invalid' } as const;
+// Access tokens whose signature checked out, by their exact text: a browser sends the same one for minutes.
+const VERIFIED_ACCESS_TOKENS_KEPT = 10_000;
 
 export interface JwtUtil {
   accessSign(claims: { sub: string; name: string; sid: string; isAdmin?: boolean | undefined }): string;
@@ -47,7 +49,7 @@ export function createJwtUtil(secrets: { access: string; refresh: string }, acce
   return {
     accessSign: ({ sub, name, sid, isAdmin }) =>
       jwt.sign({ sub, name, sid, ...(isAdmin ? { isAdmin: true } : {}) }, accessKey, { algorithm: ALGORITHM, expiresIn: accessTtlSec }),
-    accessVerify: (token) => verify(token, accessKey, isAccessClaims),
+    accessVerify: rememberVerified((token) => verify(token, accessKey, isAccessClaims)),
     refreshSign: ({ sub, sid, jti }, expiresAtMs) => jwt.sign({ sub, sid, jti, exp: Math.floor(expiresAtMs / 1000) }, refreshKey, { algorithm: ALGORITHM }),
     refreshVerify: (token) => verify(token, refreshKey, isRefreshClaims),
     refreshSuccessor: (jti) => createHmac('sha256', successorKey).update(jti).digest('base64url'),
@@ -70,6 +72,24 @@ function verify<T extends { exp: number }>(
   if (typeof payload !== 'object' || payload === null || !hasClaims(payload as Record<string, unknown>)) return INVALID;
   const claims = payload as T;
   return { status: claims.exp * 1000 > Date.now() ? 'valid' : 'expired', claims };
+}
+
+/**
+ * The info page is the hot path: a token seen before is not parsed and HMACed again (the signature is a fact
+ * about its bytes), but its expiry is judged on every request. Bounded; the oldest entry goes first.
+ */
+function rememberVerified(check: (token: string | undefined) => VerifyResult<AccessClaims>) {
+  const verified = new Map<string, AccessClaims>();
+  return (token: string | undefined): VerifyResult<AccessClaims> => {
+    const claims = token === undefined ? undefined : verified.get(token);
+    if (claims) return { status: claims.exp * 1000 > Date.now() ? 'valid' : 'expired', claims };
+    const result = check(token);
+    if (result.status === 'valid') {
+      if (verified.size >= VERIFIED_ACCESS_TOKENS_KEPT) verified.delete(verified.keys().next().value!);
+      verified.set(token!, result.claims);
+    }
+    return result;
+  };
 }
 
 const isText = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
