@@ -69,7 +69,22 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
     bodyParser.json({ limit: BODY_LIMIT }),
     csrf.requireToken,
   ];
-  const twoFactor = twoFactorArea({ config, db, redis, users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, formToken: csrf.provideToken, acceptForm });
+  const twoFactor = twoFactorArea({
+    config,
+    db,
+    redis,
+    users,
+    sessions,
+    auth,
+    passwords,
+    limits,
+    idTag,
+    cookies,
+    notices,
+    jwtAuth,
+    formToken: csrf.provideToken,
+    acceptForm,
+  });
 
   const app = express();
   app.disable('x-powered-by');

@@ -89,7 +89,12 @@ async function main() {
   const jwtUtil = createJwtUtil(config.secrets, config.accessTtlMs);
   const cookie = `__Host-accessToken=${jwtUtil.accessSign({ sub: 'bench_user', name: 'Bench', sid: 'sid' })}`;
   // Logs on, as in production (one line per request, to a discarded stdout).
-  const secrets = { ACCESS_TOKEN_SECRET: config.secrets.access, REFRESH_TOKEN_SECRET: config.secrets.refresh, COOKIE_SECRET: config.secrets.cookie, TOTP_ENCRYPTION_KEY: config.secrets.totp };
+  const secrets = {
+    ACCESS_TOKEN_SECRET: config.secrets.access,
+    REFRESH_TOKEN_SECRET: config.secrets.refresh,
+    COOKIE_SECRET: config.secrets.cookie,
+    TOTP_ENCRYPTION_KEY: config.secrets.totp,
+  };
   const env = { NODE_ENV: 'production', LOG_LEVEL: 'info', ...secrets };
   const site = await serve('server.ts', env);
   const bare = await serve('bench/bare.ts', env);

@@ -96,7 +96,14 @@ export function createTwoFactorController({
     async finishLogin(req: Request, res: Response) {
       const { ref, login } = res.locals.waitingLogin!;
       const carried = cookies.read(req);
-      const outcome = await twoFactor.finishLogin({ ref, waiting: login, code: field(req, 'code'), carried, client: clientOf(req), settle: res.locals.settleAttempt! });
+      const outcome = await twoFactor.finishLogin({
+        ref,
+        waiting: login,
+        code: field(req, 'code'),
+        carried,
+        client: clientOf(req),
+        settle: res.locals.settleAttempt!,
+      });
       if (outcome.kind === 'wrong' || outcome.kind === 'ended') authEvent(req, 'login.code_failed', { idTag: idTag(login.userId) });
       if (outcome.kind === 'wrong') throw new HttpError(401, 'loginCode.wrong', { errors: { code: 'loginCode.wrong' } });
       if (outcome.kind === 'ended') return toLogin(req, res);

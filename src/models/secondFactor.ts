@@ -68,7 +68,11 @@ export function createSecondFactorModel(db: Db) {
         const [[{ pk }]] = await conn.execute<RowDataPacket[]>(statement('SELECT pk FROM users WHERE id = ?'), [userId]);
         await run(conn, 'DELETE FROM recovery_codes WHERE user_pk = ?', [pk]);
         const rows = codeHashes.map(() => '(?, ?)').join(', ');
-        await run(conn, `INSERT INTO recovery_codes (user_pk, code_hash) VALUES ${rows}`, codeHashes.flatMap((hash) => [pk, hash]));
+        await run(
+          conn,
+          `INSERT INTO recovery_codes (user_pk, code_hash) VALUES ${rows}`,
+          codeHashes.flatMap((hash) => [pk, hash]),
+        );
         return true;
       });
     },

@@ -7,16 +7,7 @@ import type { User, UserModel } from '../models/user.js';
 import type { WaitingLogin, WaitingLoginRef, WaitingLogins } from '../models/waitingLogins.js';
 import { HttpError } from '../utils/httpError.js';
 import type { Passwords } from '../utils/password.js';
-import {
-  base32Of,
-  groupRecoveryCode,
-  matchingStep,
-  newRecoveryCodes,
-  newTotpSecret,
-  readCode,
-  totpUri,
-  type SecondFactorKeys,
-} from '../utils/secondFactor.js';
+import { base32Of, groupRecoveryCode, matchingStep, newRecoveryCodes, newTotpSecret, readCode, totpUri, type SecondFactorKeys } from '../utils/secondFactor.js';
 import { confirmAccount } from './account.service.js';
 import type { AuthService, AuthUser, CarriedTokens, IssuedTokens } from './auth.service.js';
 
@@ -55,7 +46,8 @@ export function createTwoFactorService({
     if (!code) return false;
     if ('recovery' in code) return secondFactor.useRecoveryCode(userId, keys.hashRecoveryCode(userId, code.recovery));
     const stored = (await secondFactor.read(userId))?.secret;
-    const step = stored ? matchingStep(keys.open(stored, userId), code.totp) : undefined;
+    const key = stored ? keys.openOrUndefined(stored, userId) : undefined;
+    const step = key ? matchingStep(key, code.totp) : undefined;
     return step !== undefined && secondFactor.acceptStep(userId, step);
   }
 

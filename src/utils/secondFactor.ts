@@ -57,6 +57,12 @@ export function createSecondFactorKeys(masterKey: string) {
   const recovery = derive('recovery code hash');
   const accountData = (accountId: string) => Buffer.from(`totp:${accountId.toLowerCase()}`);
 
+  function open(stored: Buffer, accountId: string): Buffer {
+    const decipher = createDecipheriv('aes-256-gcm', encryption, stored.subarray(0, IV_BYTES)).setAAD(accountData(accountId));
+    decipher.setAuthTag(stored.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return Buffer.concat([decipher.update(stored.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+  }
+
   return {
     /** IV, tag and ciphertext in one value. */
     seal(key: Buffer, accountId: string): Buffer {
@@ -67,10 +73,15 @@ export function createSecondFactorKeys(masterKey: string) {
     },
 
     /** Throws when the value was changed or belongs to another account. */
-    open(stored: Buffer, accountId: string): Buffer {
-      const decipher = createDecipheriv('aes-256-gcm', encryption, stored.subarray(0, IV_BYTES)).setAAD(accountData(accountId));
-      decipher.setAuthTag(stored.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-      return Buffer.concat([decipher.update(stored.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+    open,
+
+    /** The same, undefined instead of throwing: a secret moved to another account's row matches no code there. */
+    openOrUndefined(stored: Buffer, accountId: string): Buffer | undefined {
+      try {
+        return open(stored, accountId);
+      } catch {
+        return undefined;
+      }
     },
 
     /** HMAC-SHA256 of the account and the code: equal codes of two accounts hash differently. */
