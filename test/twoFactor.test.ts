@@ -15,9 +15,11 @@ import {
   PASSWORD,
   postTo,
   refusedWithin,
+  register,
   setCookies,
   type App,
   type Tokens,
+  uniqueId,
 } from './helpers/site.js';
 import { redisKeyPrefix } from './helpers/stores.js';
 
@@ -374,6 +376,24 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       expect(count(statuses, 429)).to.equal(15);
       expect((await disable(PASSWORD)).status).to.equal(429);
     });
+  });
+
+  it('in production the waiting-login cookie is __Host-, Secure, Path=/, without Domain', async () => {
+    const { app: production } = await makeSite({ NODE_ENV: 'production', TRUST_PROXY: 'true' });
+    const id = uniqueId();
+    await register(production, { id });
+    const res = await postTo(production, '/user/login').send({ id, password: PASSWORD });
+    const auth = ['__Host-accessToken', '__Host-refreshToken'].map((name) => cookieOf(name, setCookies(res)[name].value)).join('; ');
+    const secret = secretOnPage((await request(production).get('/user/2fa').set('Cookie', auth)).text)!;
+    expect((await postTo(production, '/user/2fa/enable', auth).send({ code: codeAt(secret, 0) })).status).to.equal(200);
+    const first = await postTo(production, '/user/login').set('X-Forwarded-For', someIp()).send({ id, password: PASSWORD });
+    expect(first.status).to.equal(303);
+    expect(setCookies(first)[`__Host-${WAITING}`].attributes)
+      .to.match(/Secure/)
+      .and.match(/HttpOnly/)
+      .and.match(/SameSite=Strict/)
+      .and.match(/Path=\//)
+      .and.not.match(/Domain=/);
   });
 
   it('deleting the account deletes its recovery codes', async () => {
