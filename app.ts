@@ -25,6 +25,7 @@ import { accountRoutes } from './src/routes/account.route.js';
 import { healthRoutes } from './src/routes/health.route.js';
 import { adminArea } from './src/routes/admin.route.js';
 import { sessionsRoutes } from './src/routes/sessions.route.js';
+import { twoFactorArea } from './src/routes/twoFactor.route.js';
 import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
 import { createSessionStore } from './src/services/sessionStore.js';
@@ -69,6 +70,22 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
     bodyParser.json({ limit: BODY_LIMIT }),
     csrf.requireToken,
   ];
+  const twoFactor = twoFactorArea({
+    config,
+    db,
+    redis,
+    users,
+    sessions,
+    auth,
+    passwords,
+    limits,
+    idTag,
+    cookies,
+    notices,
+    jwtAuth,
+    formToken: csrf.provideToken,
+    acceptForm,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -99,6 +116,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
       throttleLogin: createThrottleLogin(limits, idTag),
       throttleRegister: createThrottleRegister(limits),
       localLogin: createLocalLogin(createPassport(users, passwords), idTag),
+      secondStep: twoFactor.secondStepIfEnrolled,
     }),
   );
   // Mounted under its own path so that page requests never look at the disk.
@@ -108,6 +126,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.get('/', (_req, res) => res.redirect('/user/info'));
   app.use('/admin', adminArea({ users, sessions, notices, jwtAuth, readNotice: notices.read, formToken: csrf.provideToken, acceptForm }));
   app.use('/user', accountRoutes({ users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, formToken: csrf.provideToken, acceptForm }));
+  app.use('/user', twoFactor.router);
   app.use('/user', sessionsRoutes({ sessions, cookies, notices, jwtAuth, acceptForm, formToken: csrf.provideToken }));
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -63,7 +63,12 @@ async function main() {
   // The servers: a Redis of the bench's own (its commands counted without other runs' noise), MySQL from .env.
   const redis = await startPrivateRedis();
   const stores = openStores({ ...config, redisUrl: `redis://127.0.0.1:${redis.port}/0`, redisClusterNodes: undefined }, createLogger('silent'));
-  const secrets = { ACCESS_TOKEN_SECRET: config.secrets.access, REFRESH_TOKEN_SECRET: config.secrets.refresh, COOKIE_SECRET: config.secrets.cookie };
+  const secrets = {
+    ACCESS_TOKEN_SECRET: config.secrets.access,
+    REFRESH_TOKEN_SECRET: config.secrets.refresh,
+    COOKIE_SECRET: config.secrets.cookie,
+    TOTP_ENCRYPTION_KEY: config.secrets.totp,
+  };
   const env = {
     ...secrets,
     NODE_ENV: 'production',

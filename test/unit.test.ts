@@ -14,7 +14,7 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config).to.include({ port: 3000, isProduction: false, accessTtlMs: 600_000, refreshTtlMs: 14 * 86_400_000, maxSessionsPerUser: 10 });
     expect(config.redisUrl).to.equal('redis://127.0.0.1:6379/0');
-    expect(config.warnings).to.have.length(3);
+    expect(config.warnings).to.have.length(4);
   });
 
   it('refuses to start in production without real, distinct secrets', () => {

@@ -11,7 +11,7 @@ export interface Config {
   redisClusterNodes: string[] | undefined;
   /** Prepended to every Redis key, so several sites or test runs can share one Redis. */
   redisKeyPrefix: string;
-  secrets: { access: string; refresh: string; cookie: string };
+  secrets: { access: string; refresh: string; cookie: string; totp: string };
   accessTtlMs: number;
   refreshTtlMs: number;
   sessionIdleMs: number;
@@ -40,7 +40,7 @@ export class ConfigError extends Error {
 
 export const DEFAULT_DATABASE_URL = 'mysql://login_page@127.0.0.1:3306/login_page';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const SECRET_NAMES = ['ACCESS_TOKEN_SECRET', 'REFRESH_TOKEN_SECRET', 'COOKIE_SECRET'] as const;
+const SECRET_NAMES = ['ACCESS_TOKEN_SECRET', 'REFRESH_TOKEN_SECRET', 'COOKIE_SECRET', 'TOTP_ENCRYPTION_KEY'] as const;
 
 type Env = Record<string, string | undefined>;
 
@@ -84,7 +84,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379/0', ['redis:', 'rediss:']),
     redisClusterNodes: parseClusterNodes(env.REDIS_CLUSTER_NODES, problems),
     redisKeyPrefix: 'lp:',
-    secrets: { access: secrets[0], refresh: secrets[1], cookie: secrets[2] },
+    secrets: { access: secrets[0], refresh: secrets[1], cookie: secrets[2], totp: secrets[3] },
     accessTtlMs: duration('ACCESS_TOKEN_TTL', '10m'),
     refreshTtlMs: duration('REFRESH_TOKEN_TTL', '14d'),
     sessionIdleMs: duration('SESSION_IDLE_TTL', '7d'),

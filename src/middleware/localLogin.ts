@@ -24,7 +24,8 @@ export function createLocalLogin(authenticator: passport.Authenticator, idTag: I
       }
       res.locals.account = account;
       // A success is released in the same round trip as the session's start, which awaits it (login controller).
-      res.locals.loginReleased = settle('succeeded');
+      // With a second factor the password alone is no success: its point is given back, the failures stay counted.
+      res.locals.loginReleased = settle(account.hasTotp ? 'unchecked' : 'succeeded');
       res.locals.loginReleased.catch(() => undefined); // a refused login (locked) does not await it
       next();
     };

@@ -41,7 +41,11 @@ export type AuthEvent =
   | 'password.changed'
   | 'account.deleted'
   | 'session.revoked'
-  | 'sessions.revoked_others';
+  | 'sessions.revoked_others'
+  | 'login.second_factor'
+  | 'login.code_failed'
+  | 'totp.enabled'
+  | 'totp.disabled';
 
 /** A structured auth event on the request's own log line context (request id included). */
 export function authEvent(req: Request, event: AuthEvent, fields: Record<string, unknown> = {}): void {

@@ -43,6 +43,10 @@ export const createThrottleLogin = (limits: RateLimits, idTag: IdTag): RequestHa
 export const createThrottleReauth = (limits: RateLimits, idTag: IdTag): RequestHandler =>
   createThrottlePassword(limits, idTag, (_req, res) => res.locals.user!.id);
 
+/** A login's second step: a wrong code counts as a failed login of the waiting login's account from this network. */
+export const createThrottleSecondFactor = (limits: RateLimits, idTag: IdTag): RequestHandler =>
+  createThrottlePassword(limits, idTag, (_req, res) => res.locals.waitingLogin!.login.userId);
+
 /** Counts every registration attempt that passed validation, taken ids included. */
 export function createThrottleRegister(limits: RateLimits): RequestHandler {
   return async (req, _res, next) => {

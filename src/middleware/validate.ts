@@ -42,3 +42,15 @@ export const validatePasswordChange: RequestHandler = (req, res, next) => {
 
 export const validateDelete: RequestHandler = (req, _res, next) =>
   next(field(req, 'password') ? undefined : invalidAccountForm({ password: 'login.passwordRequired' }));
+
+/** A code form (TOTP or recovery code): an empty code costs no try. */
+export const validateCode: RequestHandler = (req, _res, next) =>
+  next(field(req, 'code').trim() ? undefined : invalidAccountForm({ code: 'twoFactor.codeRequired' }));
+
+/** Turning TOTP off asks for the password and a code. */
+export const validateDisableTotp: RequestHandler = (req, _res, next) => {
+  const errors: FieldErrors = {};
+  if (!field(req, 'password')) errors.password = 'login.passwordRequired';
+  if (!field(req, 'code').trim()) errors.code = 'twoFactor.codeRequired';
+  next(Object.keys(errors).length > 0 ? invalidAccountForm(errors) : undefined);
+};

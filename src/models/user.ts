@@ -8,6 +8,8 @@ export interface User {
   passwordHash: string;
   isAdmin: boolean;
   locked: boolean;
+  /** A login needs a TOTP code after the password. */
+  hasTotp: boolean;
 }
 
 /** An account as the administrators' list shows it. */
@@ -26,12 +28,13 @@ interface UserRow extends RowDataPacket {
   is_admin: number;
   locked_at: Date | null;
   created_at: Date;
+  totp_on: number;
 }
 
 const ER_DUP_ENTRY = 1062;
 
 // A query on a connection whose server went silent fails instead of hanging.
-const statement = (sql: string) => ({ sql, timeout: STORE_TIMEOUT_MS });
+export const statement = (sql: string) => ({ sql, timeout: STORE_TIMEOUT_MS });
 
 export type UserModel = ReturnType<typeof createUserModel>;
 
@@ -39,10 +42,19 @@ export function createUserModel(db: Db) {
   return {
     /** The id column's collation ignores case, so `Alice` finds `alice`. */
     async findById(id: string): Promise<User | undefined> {
-      const sql = 'SELECT id, name, password_hash, is_admin, locked_at FROM users WHERE id = ?';
+      const sql = 'SELECT id, name, password_hash, is_admin, locked_at, totp_secret IS NOT NULL AS totp_on FROM users WHERE id = ?';
       const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [id]));
       const row = rows[0];
-      return row && { id: row.id, name: row.name, passwordHash: row.password_hash, isAdmin: row.is_admin === 1, locked: row.locked_at !== null };
+      return (
+        row && {
+          id: row.id,
+          name: row.name,
+          passwordHash: row.password_hash,
+          isAdmin: row.is_admin === 1,
+          locked: row.locked_at !== null,
+          hasTotp: row.totp_on === 1,
+        }
+      );
     },
 
     /** Returns false when the id is taken (in any case); the unique index decides, so races are safe. */
@@ -100,4 +112,4 @@ export function createUserModel(db: Db) {
 }
 
 /** An UPDATE or DELETE found its row: `affectedRows` counts matched rows (mysql2's default FOUND_ROWS flag). */
-const changed = ([result]: [ResultSetHeader, unknown]) => result.affectedRows > 0;
+export const changed = ([result]: [ResultSetHeader, unknown]) => result.affectedRows > 0;

@@ -15,6 +15,7 @@ export function userRoutes({
   throttleLogin,
   throttleRegister,
   localLogin,
+  secondStep,
 }: {
   userController: ReturnType<typeof createUserController>;
   jwtAuth: RequestHandler;
@@ -25,6 +26,8 @@ export function userRoutes({
   throttleLogin: RequestHandler;
   throttleRegister: RequestHandler;
   localLogin: RequestHandler;
+  /** After the right password: an account with a second factor waits for its code instead of logging in. */
+  secondStep: RequestHandler;
   /** Puts a CSRF token on the pages that render a form (and on posts that may render it again). */
   formToken: RequestHandler;
   /** The same for a logged-in visitor's logout, made once per session. */
@@ -37,7 +40,7 @@ export function userRoutes({
   router.get('/register', jwtAuth, redirectLoggedIn, formToken, user.renderRegisterPage);
   router.post('/register', acceptForm, formToken, validateRegister, throttleRegister, user.register, user.registerFormAgain);
   router.get('/login', jwtAuth, redirectLoggedIn, readNotice, formToken, user.renderLoginPage);
-  router.post('/login', acceptForm, formToken, validateLogin, throttleLogin, localLogin, user.login, user.loginFormAgain);
+  router.post('/login', acceptForm, formToken, validateLogin, throttleLogin, localLogin, secondStep, user.login, user.loginFormAgain);
   router.get('/logout', ownPagesOnly, user.logout);
   router.post('/logout', acceptForm, user.logout);
   return router;

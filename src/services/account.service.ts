@@ -6,6 +6,32 @@ import type { AuthService, AuthUser, CarriedTokens, IssuedTokens } from './auth.
 
 export type AccountService = ReturnType<typeof createAccountService>;
 
+/**
+ * The account, when `password` is its password and `alsoRight` (another factor, when asked) agrees. The throttle
+ * counted the attempt as a failed login before: a match resets that count, an outage gives the point back, a
+ * mismatch keeps it.
+ */
+export async function confirmAccount(
+  { users, passwords }: { users: UserModel; passwords: Passwords },
+  userId: string,
+  password: string,
+  settle: SettleAttempt,
+  alsoRight: (account: User) => Promise<boolean> = () => Promise.resolve(true),
+): Promise<User | undefined> {
+  let account: User | undefined;
+  try {
+    const found = await users.findById(userId);
+    // verify() is false without an account, after the same work.
+    if ((await passwords.verify(found?.passwordHash, password)) && (await alsoRight(found!))) account = found;
+  } catch (err) {
+    // The outage is the answer even when the point cannot be given back.
+    await settle('unchecked').catch(() => undefined);
+    throw err;
+  }
+  if (account) await settle('succeeded');
+  return account;
+}
+
 /** What a logged-in person does to their own account, after proving it with their password. */
 export function createAccountService({
   users,
@@ -18,23 +44,7 @@ export function createAccountService({
   auth: AuthService;
   passwords: Passwords;
 }) {
-  /**
-   * The account, when `password` is its password. The throttle counted the attempt as a failed login before:
-   * a match resets that count, an outage gives the point back, a mismatch keeps it.
-   */
-  async function confirm(userId: string, password: string, settle: SettleAttempt): Promise<User | undefined> {
-    let account: User | undefined;
-    try {
-      const found = await users.findById(userId);
-      if (await passwords.verify(found?.passwordHash, password)) account = found;
-    } catch (err) {
-      // The outage is the answer even when the point cannot be given back.
-      await settle('unchecked').catch(() => undefined);
-      throw err;
-    }
-    if (account) await settle('succeeded');
-    return account;
-  }
+  const confirm = (userId: string, password: string, settle: SettleAttempt) => confirmAccount({ users, passwords }, userId, password, settle);
 
   return {
     /**

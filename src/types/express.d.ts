@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { AuthUser } from '../services/auth.service.js';
 import type { User as Account } from '../models/user.js';
 import type { SettleAttempt } from '../models/rateLimits.js';
+import type { WaitingLogin, WaitingLoginRef } from '../models/waitingLogins.js';
+import type { TwoFactorPage } from '../services/twoFactor.service.js';
 import type { Registration } from '../utils/inputRules.js';
 import type { Lang, MessageKey, Params, Translate } from '../utils/i18n.js';
 import type { LanguageSwitch } from '../middleware/language.js';
@@ -32,6 +34,10 @@ declare global {
       settleAttempt?: SettleAttempt;
       /** The release of a successful login's reservation, under way (localLogin.ts). */
       loginReleased?: Promise<void>;
+      /** The login waiting for its second factor that this request tries a code for, its try counted. */
+      waitingLogin?: { ref: WaitingLoginRef; login: WaitingLogin };
+      /** What the /user/2fa page shows, also when its form is shown again with an error. */
+      twoFactor?: TwoFactorPage;
     }
   }
 }

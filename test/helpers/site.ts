@@ -15,6 +15,7 @@ export const SECRETS = {
   ACCESS_TOKEN_SECRET: 'test-access-secret-0123456789abcdef',
   REFRESH_TOKEN_SECRET: 'test-refresh-secret-0123456789abcdef',
   COOKIE_SECRET: 'test-cookie-secret-0123456789abcdef',
+  TOTP_ENCRYPTION_KEY: 'test-totp-encryption-key-0123456789abcdef',
 };
 
 // Every test request comes from one IP: the per-IP limits are raised unless a test sets them.

@@ -1,0 +1,116 @@
+import type { NextFunction, Request, Response } from 'express';
+import { showFormAgain } from '../middleware/errors.js';
+import type { Notices } from '../middleware/notice.js';
+import { authEvent, type IdTag } from '../middleware/requestLog.js';
+import { field, invalidAccountForm } from '../middleware/validate.js';
+import type { TwoFactorService } from '../services/twoFactor.service.js';
+import type { AuthCookies } from '../utils/authCookies.js';
+import { HttpError } from '../utils/httpError.js';
+import { clientOf, safeNextPath, succeed, wantsJson } from '../utils/http.js';
+import type { WaitingLoginCookie } from '../utils/waitingLoginCookie.js';
+
+/** The /user/2fa pages and the second step of a login. */
+export function createTwoFactorController({
+  twoFactor,
+  cookies,
+  waitingCookie,
+  notices,
+  idTag,
+}: {
+  twoFactor: TwoFactorService;
+  cookies: AuthCookies;
+  waitingCookie: WaitingLoginCookie;
+  notices: Notices;
+  idTag: IdTag;
+}) {
+  /** The waiting login is over (or there never was one): back to the login form, with a notice when one ended. */
+  function toLogin(req: Request, res: Response) {
+    if (!waitingCookie.carried(req)) return res.redirect(303, '/user/login');
+    waitingCookie.clear(res);
+    if (wantsJson(req)) throw new HttpError(401, 'loginCode.ended');
+    notices.set(res, 'waitingLoginEnded');
+    res.redirect(303, '/user/login');
+  }
+
+  return {
+    /** A wrong code shows the page again, with what it showed before. */
+    pageAgain: showFormAgain('two-factor'),
+    codeFormAgain: showFormAgain('login-code'),
+
+    /** What the page shows, read before a post too: a failed post shows the page again. */
+    async loadPage(_req: Request, res: Response, next: NextFunction) {
+      res.locals.twoFactor = await twoFactor.page(res.locals.user!);
+      next();
+    },
+
+    renderPage(_req: Request, res: Response) {
+      res.render('two-factor', { errors: {} });
+    },
+
+    async enable(req: Request, res: Response) {
+      const user = res.locals.user!;
+      const recoveryCodes = await twoFactor.enable(user, field(req, 'code'));
+      if (!recoveryCodes) throw invalidAccountForm({ code: 'twoFactor.wrongCode' });
+      authEvent(req, 'totp.enabled', { user: user.id, sid: user.sid });
+      if (wantsJson(req)) res.json({ success: true, recoveryCodes });
+      else res.render('two-factor-codes', { recoveryCodes });
+    },
+
+    async disable(req: Request, res: Response) {
+      const user = res.locals.user!;
+      if (!(await twoFactor.disable({ user, password: field(req, 'password'), code: field(req, 'code'), settle: res.locals.settleAttempt! }))) {
+        authEvent(req, 'reauth.failed', { user: user.id });
+        throw invalidAccountForm({ code: 'twoFactor.disableWrong' });
+      }
+      authEvent(req, 'totp.disabled', { user: user.id });
+      notices.set(res, 'twoFactorDisabled');
+      succeed(req, res, '/user/2fa');
+    },
+
+    /** Between the password check and user.login: an account with TOTP waits for its code, without auth cookies. */
+    async secondStepIfEnrolled(req: Request, res: Response, next: NextFunction) {
+      const account = res.locals.account!;
+      if (!account.hasTotp || account.locked) return next();
+      const [ref] = await Promise.all([twoFactor.beginLogin(account, safeNextPath(req.body.next) ?? ''), res.locals.loginReleased]);
+      waitingCookie.set(res, ref);
+      authEvent(req, 'login.second_factor', { user: account.id });
+      if (wantsJson(req)) res.status(401).json({ success: false, msg: res.locals.t('loginCode.needed'), errors: {}, secondFactor: 'totp' });
+      else res.redirect(303, '/user/login/2fa');
+    },
+
+    async renderCodePage(req: Request, res: Response) {
+      const ref = waitingCookie.read(req);
+      if (!ref || !(await twoFactor.isWaiting(ref))) return toLogin(req, res);
+      res.render('login-code', { errors: {} });
+    },
+
+    /** Counts the try against the waiting login (five at most) before the throttle and the check. */
+    async reserveTry(req: Request, res: Response, next: NextFunction) {
+      const ref = waitingCookie.read(req);
+      const login = ref && (await twoFactor.reserveTry(ref));
+      if (!ref || !login) return toLogin(req, res);
+      res.locals.waitingLogin = { ref, login };
+      next();
+    },
+
+    async finishLogin(req: Request, res: Response) {
+      const { ref, login } = res.locals.waitingLogin!;
+      const carried = cookies.read(req);
+      const outcome = await twoFactor.finishLogin({
+        ref,
+        waiting: login,
+        code: field(req, 'code'),
+        carried,
+        client: clientOf(req),
+        settle: res.locals.settleAttempt!,
+      });
+      if (outcome.kind === 'wrong' || outcome.kind === 'ended') authEvent(req, 'login.code_failed', { idTag: idTag(login.userId) });
+      if (outcome.kind === 'wrong') throw new HttpError(401, 'loginCode.wrong', { errors: { code: 'loginCode.wrong' } });
+      if (outcome.kind === 'ended') return toLogin(req, res);
+      waitingCookie.clear(res);
+      cookies.set(res, outcome.issued.tokens, outcome.issued.expiresAtMs);
+      authEvent(req, 'login.ok', { user: outcome.issued.user.id, sid: outcome.issued.user.sid });
+      succeed(req, res, outcome.next || '/user/info');
+    },
+  };
+}

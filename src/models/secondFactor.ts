@@ -1,0 +1,101 @@
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Db } from '../config/clients.js';
+import { mysqlCall } from './storeErrors.js';
+import { changed, statement } from './user.js';
+
+/** An account's second factor as stored: the secrets encrypted (utils/secondFactor.ts), never in plain text. */
+export interface SecondFactorState {
+  secret: Buffer | null;
+  pendingSecret: Buffer | null;
+  recoveryCodesLeft: number;
+}
+
+interface StateRow extends RowDataPacket {
+  totp_secret: Buffer | null;
+  totp_pending_secret: Buffer | null;
+  codes_left: number;
+}
+
+export type SecondFactorModel = ReturnType<typeof createSecondFactorModel>;
+
+/** The TOTP columns of `users` and the `recovery_codes` table (migration 003-totp). */
+export function createSecondFactorModel(db: Db) {
+  const run = (conn: Db | PoolConnection, sql: string, values: Array<string | number | Buffer>) => conn.execute<ResultSetHeader>(statement(sql), values);
+
+  /** Runs `work` in one transaction: all of it happens, or none. */
+  async function inTransaction<T>(work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    return mysqlCall(async () => {
+      const conn = await db.getConnection();
+      try {
+        await conn.beginTransaction();
+        const result = await work(conn);
+        await conn.commit();
+        return result;
+      } catch (err) {
+        await conn.rollback().catch(() => undefined);
+        throw err;
+      } finally {
+        conn.release();
+      }
+    });
+  }
+
+  return {
+    async read(userId: string): Promise<SecondFactorState | undefined> {
+      const sql = `SELECT totp_secret, totp_pending_secret,
+        (SELECT COUNT(*) FROM recovery_codes rc WHERE rc.user_pk = users.pk AND rc.used_at IS NULL) AS codes_left
+        FROM users WHERE id = ?`;
+      const [rows] = await mysqlCall(() => db.execute<StateRow[]>(statement(sql), [userId]));
+      const row = rows[0];
+      return row && { secret: row.totp_secret, pendingSecret: row.totp_pending_secret, recoveryCodesLeft: Number(row.codes_left) };
+    },
+
+    /** Keeps `sealed` as the secret to confirm, unless there is one already (parallel page loads agree on the first). */
+    async offerSecret(userId: string, sealed: Buffer): Promise<void> {
+      const sql = 'UPDATE users SET totp_pending_secret = ? WHERE id = ? AND totp_secret IS NULL AND totp_pending_secret IS NULL';
+      await mysqlCall(() => run(db, sql, [sealed, userId]));
+    },
+
+    /**
+     * Turns TOTP on with the pending secret that was confirmed (`step` is the confirming code's: it cannot log in
+     * again) and replaces the recovery codes. False when the pending secret changed meanwhile or TOTP is on.
+     */
+    enable(userId: string, confirmed: Buffer, step: number, codeHashes: Buffer[]): Promise<boolean> {
+      return inTransaction(async (conn) => {
+        const on = `UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_last_step = ?
+          WHERE id = ? AND totp_secret IS NULL AND totp_pending_secret = ?`;
+        if (!changed(await run(conn, on, [step, userId, confirmed]))) return false;
+        const [[{ pk }]] = await conn.execute<RowDataPacket[]>(statement('SELECT pk FROM users WHERE id = ?'), [userId]);
+        await run(conn, 'DELETE FROM recovery_codes WHERE user_pk = ?', [pk]);
+        const rows = codeHashes.map(() => '(?, ?)').join(', ');
+        await run(
+          conn,
+          `INSERT INTO recovery_codes (user_pk, code_hash) VALUES ${rows}`,
+          codeHashes.flatMap((hash) => [pk, hash]),
+        );
+        return true;
+      });
+    },
+
+    /** Turns TOTP off: the secret, the last accepted step and every recovery code go. */
+    async disable(userId: string): Promise<void> {
+      await inTransaction(async (conn) => {
+        await run(conn, 'DELETE recovery_codes FROM recovery_codes JOIN users ON users.pk = recovery_codes.user_pk WHERE users.id = ?', [userId]);
+        await run(conn, 'UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL WHERE id = ?', [userId]);
+      });
+    },
+
+    /** Accepts a code of time step `step` only when it is later than the last accepted one: of parallel uses, one wins. */
+    async acceptStep(userId: string, step: number): Promise<boolean> {
+      const sql = 'UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?)';
+      return changed(await mysqlCall(() => run(db, sql, [step, userId, step])));
+    },
+
+    /** Marks an unused recovery code used; false when it is not one of the account's unused codes (so each works once). */
+    async useRecoveryCode(userId: string, codeHash: Buffer): Promise<boolean> {
+      const sql = `UPDATE recovery_codes JOIN users ON users.pk = recovery_codes.user_pk SET recovery_codes.used_at = CURRENT_TIMESTAMP
+        WHERE users.id = ? AND users.totp_secret IS NOT NULL AND recovery_codes.code_hash = ? AND recovery_codes.used_at IS NULL`;
+      return changed(await mysqlCall(() => run(db, sql, [userId, codeHash])));
+    },
+  };
+}
