@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { createRedis, createRedisCluster, type RedisClient, type RedisCluster } from '../src/config/clients.js';
+import { createClusterSubscriber, createRedis, createRedisCluster, type RedisClient, type RedisCluster, type Subscriber } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
 import { missingClusterTools, startRedisCluster, type LocalCluster } from './helpers/redisCluster.js';
 import {
@@ -18,6 +18,7 @@ import {
   makeSite,
   PASSWORD,
   postTo,
+  refusedWithin,
   register,
   setCookies,
   uniqueId,
@@ -159,5 +160,55 @@ describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function (
       for (const deadline = Date.now() + 10_000; res.status === 503 && Date.now() < deadline; res = await refresh(app, user)) await sleep(100);
       expect(isLoggedIn(res), `session of ${user.id} after the restart`).to.equal(true);
     }
+  });
+});
+
+describe('on a Redis Cluster with a replica per master, the first seed lost for good (failover)', function () {
+  this.timeout(90_000);
+  let cluster: LocalCluster;
+  let redis: RedisCluster;
+  const subscribers: Subscriber[] = [];
+  const siteListeningOn = async (subscriber: Subscriber) => (subscribers.push(subscriber), (await makeSite({}, { redis, subscriber })).app);
+  const clusterSubscriber = () => createClusterSubscriber(cluster.seeds, createLogger('silent'));
+
+  before(async function () {
+    const missing = missingClusterTools();
+    if (missing) {
+      console.log(`      (skipped: ${missing})`);
+      this.skip();
+    }
+    cluster = await startRedisCluster({ replicas: 1 });
+    redis = createRedisCluster(cluster.seeds, createLogger('silent'));
+    await redis.connect();
+  });
+
+  after(async () => {
+    await Promise.allSettled([redis?.close(), ...subscribers.map((subscriber) => subscriber.close())]);
+    await cluster?.stop();
+  });
+
+  /** Logs out on `site`, trying again while the cluster's clients find the new master (503 meanwhile). */
+  async function logout(site: App, user: Tokens) {
+    for (const deadline = Date.now() + 20_000; ; await sleep(100)) {
+      const res = await request(site).get('/user/logout').set('Cookie', cookieHeader(user));
+      if (res.status !== 503 || Date.now() > deadline) return res.status;
+    }
+  }
+
+  it('a session ended on one instance is still refused on another, whose subscription survives the node (cluster pub/sub)', async () => {
+    const a = await siteListeningOn(clusterSubscriber());
+    const b = await siteListeningOn(clusterSubscriber());
+    const users = [];
+    for (let i = 0; i < 20; i++) users.push(await loggedInUser(a)); // one by one: hashing waits at most 2 s
+    for (const user of users) expect(isLoggedIn(await getInfo(b, user))).to.equal(true);
+    await cluster.stopNode(cluster.ports[0]);
+
+    // Ended while B's pub/sub connection may be moving to another node: refused once it has (the catch-up).
+    const [first, rest] = [users.slice(0, 10), users.slice(10)];
+    expect(await Promise.all(first.map((user) => logout(a, user)))).to.deep.equal(Array(10).fill(303));
+    for (const user of first) await refusedWithin(b, user, 20_000);
+    // Then the subscription itself carries announcements again: 10 sessions at once, each refused within 1 s.
+    expect(await Promise.all(rest.map((user) => logout(a, user)))).to.deep.equal(Array(10).fill(303));
+    await Promise.all(rest.map((user) => refusedWithin(b, user, 1000)));
   });
 });
