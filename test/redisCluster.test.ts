@@ -14,7 +14,6 @@ import {
   getInfo,
   isLoggedIn,
   loggedInUser,
-  login,
   makeSite,
   PASSWORD,
   postTo,
@@ -98,7 +97,8 @@ describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function (
     const otherListener = await listener(cluster.seeds[2]);
     try {
       const b = (await makeSite({}, { redis, subscriber: otherListener })).app;
-      const users = await Promise.all(Array.from({ length: 20 }, () => loggedInUser(a)));
+      const users = [];
+      for (let i = 0; i < 20; i++) users.push(await loggedInUser(a)); // one by one: hashing waits at most 2 s
       for (const user of users) expect(isLoggedIn(await getInfo(b, user))).to.equal(true);
       const logouts = await Promise.all(users.map((user) => request(a).get('/user/logout').set('Cookie', cookieHeader(user))));
       expect(logouts.map((res) => res.status)).to.deep.equal(Array(20).fill(303));
@@ -120,9 +120,14 @@ describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function (
     const app = await site({ MAX_SESSIONS_PER_USER: '3', LOGIN_MAX_FAILURES: '100' });
     const id = uniqueId();
     await register(app, { id });
-    const sessions = await Promise.all(Array.from({ length: 20 }, () => login(app, id)));
+    // On a busy machine some of the 20 hashes wait past 2 s: 503 (the overload answer), no session.
+    const answers = await Promise.all(Array.from({ length: 20 }, () => postTo(app, '/user/login').send({ id, password: PASSWORD })));
+    expect(answers.every((res) => [303, 503].includes(res.status))).to.equal(true);
+    const sessions = answers.filter((res) => res.status === 303).map((res) => setCookies(res));
+    expect(sessions.length, 'logins that got a session').to.be.at.least(4);
     const live = [];
-    for (const tokens of sessions) live.push(isLoggedIn(await refresh(app, tokens)));
+    for (const cookies of sessions)
+      live.push(isLoggedIn(await refresh(app, { accessToken: cookies.accessToken.value, refreshToken: cookies.refreshToken.value })));
     expect(count(live.map(Number), 1)).to.equal(3);
   });
 
