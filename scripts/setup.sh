@@ -68,6 +68,16 @@ else
   echo "no redis-cli: the Redis Cluster tests will be skipped (sudo apt-get install -y redis-tools to run them)"
 fi
 
+step "nginx for the reverse-proxy test"
+if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
+  echo "nginx is installed"
+elif is_root; then
+  apt_install nginx
+  stop_system_nginx
+else
+  echo "no nginx: the reverse-proxy test will be skipped (sudo apt-get install -y nginx to run it)"
+fi
+
 step "Browser for the end-to-end tests"
 if [ -x /usr/bin/chromium ]; then
   echo "chromium is installed"

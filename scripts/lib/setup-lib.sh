@@ -29,3 +29,13 @@ apt_install() {
   apt-get update -qq
   apt-get install -y -qq "$@" >/dev/null
 }
+
+# The test starts an nginx of its own on a free port; the package's service would only hold port 80.
+stop_system_nginx() {
+  if has_systemd; then
+    systemctl disable --now nginx >/dev/null 2>&1 || true
+  else
+    service nginx stop >/dev/null 2>&1 || true
+    update-rc.d nginx disable >/dev/null 2>&1 || true
+  fi
+}

@@ -9,7 +9,12 @@ export type RedisCluster = ReturnType<typeof createRedisCluster>;
 /** What the models need of Redis: a single client and a cluster both have it (a cluster routes each call by its first key). */
 export type Redis = Pick<RedisCluster, 'evalSha' | 'eval' | 'zRange' | 'exists' | 'hGetAll' | 'zRangeByScoreWithScores' | 'ping' | 'isOpen' | 'close'>;
 /** The listening connection for ended sessions: `ready` after every (re)connect, then SUBSCRIBE. */
-export type Subscriber = Pick<RedisClient, 'on' | 'subscribe' | 'isOpen' | 'close'>;
+export interface Subscriber {
+  on(event: 'ready', listener: () => void): unknown;
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  readonly isOpen: boolean;
+  close(): Promise<unknown>;
+}
 
 /** Commands fail after this long instead of hanging while a store is away. */
 export const STORE_TIMEOUT_MS = 2000;
@@ -34,9 +39,49 @@ export function createRedis(redisUrl: string, logger: Logger, { subscriber = fal
 }
 
 /** A Redis Cluster from its `host:port` seeds, each node's connection behaving as createRedis's does. */
-export function createRedisCluster(seeds: string[], logger: Logger) {
-  const cluster = createCluster({ rootNodes: seeds.map((seed) => ({ url: `redis://${seed}` })), defaults: clientOptions(false) });
+export function createRedisCluster(seeds: string[], logger: Logger, { subscriber = false } = {}) {
+  const rootNodes = seeds.map((seed) => ({ url: `redis://${seed}` }));
+  // A subscriber opens only the cluster's pub/sub connection, not one to every master.
+  const cluster = createCluster({ rootNodes, defaults: clientOptions(subscriber), minimizeConnections: subscriber });
   return logErrors(cluster, logger);
+}
+
+const CLUSTER_CONNECT_RETRY_MS = 1000;
+
+/**
+ * Ended sessions on a Redis Cluster, heard on the cluster's own pub/sub connection (a PUBLISH reaches every
+ * node): node-redis puts it on any node and moves it when that node leaves the topology (a failover), so no
+ * one seed has to stay up. `ready` follows every node connection that is ready again, the pub/sub one among them.
+ */
+export function createClusterSubscriber(seeds: string[], logger: Logger): Subscriber {
+  const cluster = createRedisCluster(seeds, logger, { subscriber: true });
+  let closed = false;
+  // The cluster's first discovery does not retry by itself; the site may start before the cluster answers.
+  const connected = (async () => {
+    while (!closed) {
+      try {
+        await cluster.connect();
+        return;
+      } catch (err) {
+        logger.error({ err: { message: (err as Error).message } }, 'redis cluster connect failed: trying again');
+        await new Promise((resolve) => setTimeout(resolve, CLUSTER_CONNECT_RETRY_MS).unref());
+      }
+    }
+  })();
+  return {
+    on: (_event, listener) => cluster.on('node-ready', listener),
+    subscribe: async (channel, listener) => {
+      await connected;
+      return cluster.subscribe(channel, listener);
+    },
+    get isOpen() {
+      return cluster.isOpen;
+    },
+    close: async () => {
+      closed = true;
+      if (cluster.isOpen) await cluster.close();
+    },
+  };
 }
 
 const clientOptions = (subscriber: boolean) => ({
@@ -67,8 +112,7 @@ export function openStores(config: Config, logger: Logger): Stores {
   };
   const seeds = config.redisClusterNodes;
   const redis = connect(seeds ? createRedisCluster(seeds, logger) : createRedis(config.redisUrl, logger));
-  // A PUBLISH reaches the subscribers of every node of a cluster, so listening on the first seed hears them all.
-  const subscriber = connect(createRedis(seeds ? `redis://${seeds[0]}` : config.redisUrl, logger, { subscriber: true }));
+  const subscriber = seeds ? createClusterSubscriber(seeds, logger) : connect(createRedis(config.redisUrl, logger, { subscriber: true }));
   return { db, redis, subscriber };
 }
 

@@ -11,6 +11,23 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `);
 
+// A failed record is tried again this often, for at most this long (a Redis Cluster failover takes seconds).
+const RECORD_RETRY_MS = 1000;
+const RECORD_RETRY_FOR_MS = 60_000;
+
+async function retry(write: () => Promise<unknown>, giveUpAt: number): Promise<void> {
+  while (Date.now() < giveUpAt) {
+    await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_MS).unref());
+    if (
+      await write().then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+  }
+}
+
 export type EndedSessionLog = ReturnType<typeof createEndedSessionLog>;
 
 /**
@@ -25,11 +42,19 @@ export function createEndedSessionLog(redis: Redis, { keyPrefix, keepMs, onError
 
     /**
      * Adds sessions that just ended (and were announced). A failure is reported, not thrown: the sessions have
-     * ended and every listening process knows; only one that is reconnecting right now could miss them.
+     * ended and every listening process knows; only one that is reconnecting right now could miss them, so the
+     * write is tried again in the background (the log's node may be failing over) for a while.
      */
     async record(sids: string[]): Promise<void> {
       if (sids.length === 0) return;
-      await RECORD(redis, [key], [String(Date.now()), String(keepMs), ...sids]).catch(onError);
+      const endedAt = Date.now();
+      const write = () => RECORD(redis, [key], [String(endedAt), String(keepMs), ...sids]);
+      try {
+        await write();
+      } catch (err) {
+        onError(err as Error);
+        void retry(write, endedAt + Math.min(keepMs, RECORD_RETRY_FOR_MS));
+      }
     },
 
     /** The sessions that ended in the last `keepMs`, with when. */

@@ -9,16 +9,19 @@ import { freePort } from './freePort.js';
 
 const run = promisify(execFile);
 
-interface Master {
+interface Server {
   port: number;
   args: string[];
   server: ChildProcess;
 }
 
 export interface LocalCluster {
-  /** `host:port` seeds, as REDIS_CLUSTER_NODES takes them. */
+  /** `host:port` of the masters, as REDIS_CLUSTER_NODES takes them. */
   seeds: string[];
+  /** The masters' ports. */
   ports: number[];
+  /** Stops a node for good (a master with a replica fails over to it). */
+  stopNode(port: number): Promise<void>;
   /** Stops one master (SHUTDOWN writes its AOF) and starts it again on the same folder and node file. */
   restartMaster(port: number): Promise<void>;
   stop(): Promise<void>;
@@ -41,40 +44,61 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20
 
 const startServer = (args: string[]) => spawn('redis-server', args, { stdio: 'ignore' });
 
-/** Three masters on free ports in a folder of their own, with AOF on, no replicas; everything goes on stop(). */
-export async function startRedisCluster(): Promise<LocalCluster> {
+/**
+ * Three masters on free ports in a folder of their own, with AOF on and `replicas` replicas each (a replica takes
+ * over 1 s after its master stops answering); everything goes on stop().
+ */
+export async function startRedisCluster({ replicas = 0 } = {}): Promise<LocalCluster> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lpt-cluster-'));
-  const masters: Master[] = [];
+  const servers: Server[] = [];
+  const running = () => servers.filter(({ server }) => server.exitCode === null && server.signalCode === null);
   const stop = async () => {
-    const running = masters.filter(({ server }) => server.exitCode === null && server.signalCode === null);
-    await Promise.all(running.map(({ server }) => (server.kill(), once(server, 'exit'))));
+    await Promise.all(running().map(({ server }) => (server.kill(), once(server, 'exit'))));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 3 * (1 + replicas); i++) {
       // The bus port is chosen too: port + 10000 may be taken or beyond 65535.
       const [port, busPort] = [await freePort(), await freePort()];
       const nodeDir = path.join(dir, String(port));
       mkdirSync(nodeDir);
       const args = ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes'];
       args.push('--cluster-config-file', 'nodes.conf', '--appendonly', 'yes', '--save', '', '--dir', nodeDir);
-      masters.push({ port, args, server: startServer(args) });
+      if (replicas > 0) args.push('--cluster-node-timeout', '1000');
+      servers.push({ port, args, server: startServer(args) });
     }
-    await Promise.all(masters.map(({ port }) => until(`127.0.0.1:${port} did not answer`, async () => (await cli(port, 'ping')).stdout.trim() === 'PONG')));
-    const seeds = masters.map(({ port }) => `127.0.0.1:${port}`);
-    await run('redis-cli', ['--cluster', 'create', ...seeds, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    await Promise.all(servers.map(({ port }) => until(`127.0.0.1:${port} did not answer`, async () => (await cli(port, 'ping')).stdout.trim() === 'PONG')));
+    const nodes = servers.map(({ port }) => `127.0.0.1:${port}`);
+    await run('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
     const ready = () =>
       Promise.all(
-        masters.map(({ port }) =>
+        running().map(({ port }) =>
           until('cluster_state did not become ok', async () => (await cli(port, 'cluster', 'info')).stdout.includes('cluster_state:ok')),
         ),
       );
     await ready();
+    // A replica that never synced may not take over (its data counts as too old).
+    const linkUp = async (port: number) => !(await cli(port, 'info', 'replication')).stdout.includes('master_link_status:down');
+    await Promise.all(servers.map(({ port }) => until(`replica ${port} did not sync`, () => linkUp(port))));
+    // redis-cli chooses which nodes serve as masters.
+    const nodeLines = (await cli(servers[0].port, 'cluster', 'nodes')).stdout.split('\n');
+    const isMaster = (line: string) => (line.split(' ')[2] ?? '').split(',').includes('master');
+    const masterPorts = nodeLines.filter(isMaster).map((line) => Number(/:(\d+)@/.exec(line)![1]));
     return {
-      seeds,
-      ports: masters.map(({ port }) => port),
+      seeds: masterPorts.map((port) => `127.0.0.1:${port}`),
+      ports: masterPorts,
+      async stopNode(port) {
+        const node = servers.find((m) => m.port === port);
+        if (!node) throw new Error(`no node on ${port}`);
+        const exited = once(node.server, 'exit');
+        node.server.kill('SIGKILL');
+        await exited;
+        const flags = async (port: number) => (await cli(running()[0].port, 'cluster', 'nodes')).stdout.split('\n').find((line) => line.includes(`:${port}@`));
+        await until(`${port} was not marked failed`, async () => (await flags(port))?.split(' ')[2]?.split(',').includes('fail') ?? false);
+        await ready();
+      },
       async restartMaster(port) {
-        const master = masters.find((m) => m.port === port);
+        const master = servers.find((m) => m.port === port);
         if (!master) throw new Error(`no master on ${port}`);
         const exited = once(master.server, 'exit');
         await cli(port, 'shutdown').catch(() => undefined); // the connection closes as the server exits

@@ -69,7 +69,7 @@ export interface SetCookie {
 }
 
 /** The Set-Cookie headers of a response, by cookie name. */
-export function setCookies(res: Response): Record<string, SetCookie> {
+export function setCookies(res: { headers: Record<string, unknown> }): Record<string, SetCookie> {
   const headers = (res.headers['set-cookie'] ?? []) as unknown as string[];
   return Object.fromEntries(
     headers.map((header) => {
@@ -115,7 +115,7 @@ export function expire(accessToken: string): string {
 export const getInfo = (app: App, tokens: Partial<Tokens>) => request(app).get('/user/info').set('Cookie', cookieHeader(tokens));
 
 /** Logged in: the page greets the person by name (`{name}님` in Korean) in the language it declares. */
-export function isLoggedIn(res: Response, name = 'Tester'): boolean {
+export function isLoggedIn(res: Pick<Response, 'text'>, name = 'Tester'): boolean {
   const lang = /<html lang="(\w+)">/.exec(res.text)?.[1];
   return isLang(lang) && res.text.includes(translators[lang]('info.greeting', { name }));
 }
