@@ -52,7 +52,8 @@ export function cpuMicros(pid: number): number {
   return [pid, ...children].reduce((sum, id) => sum + ticks(id), 0) * 10_000; // clock ticks of 10 ms
 }
 
-export const load = (opts: autocannon.Options) => autocannon({ duration: 4, connections: 10, ...opts });
+/** 4 seconds of load, or `amount` requests. */
+export const load = (opts: autocannon.Options) => autocannon({ connections: 10, ...(opts.amount ? {} : { duration: 4 }), ...opts });
 
 /** Server CPU time per request over `amount` requests (not requests per second, which a shared core blurs). */
 export async function cpuPerRequest(server: Server, target: autocannon.Options, amount: number): Promise<number> {
