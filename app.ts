@@ -6,7 +6,7 @@ import type { Config } from './src/config/index.js';
 import type { Stores } from './src/config/clients.js';
 import { createLogger } from './src/config/logger.js';
 import { createPassport } from './src/config/passport.js';
-import { faviconPath, publicDir, viewsDir } from './src/config/paths.js';
+import { faviconPath, publicDir, viewsDir, webauthnBrowserDir } from './src/config/paths.js';
 import { createUserController } from './src/controllers/user.controller.js';
 import { formOrJsonOnly } from './src/middleware/bodyTypes.js';
 import { createCsrf } from './src/middleware/csrf.js';
@@ -23,6 +23,7 @@ import { createUserModel } from './src/models/user.js';
 import { accountRoutes } from './src/routes/account.route.js';
 import { healthRoutes } from './src/routes/health.route.js';
 import { adminArea } from './src/routes/admin.route.js';
+import { passkeysArea } from './src/routes/passkeys.route.js';
 import { sessionsRoutes } from './src/routes/sessions.route.js';
 import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
@@ -84,6 +85,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.use(cookieParser(config.secrets.cookie), createLanguage(config.isProduction));
   // Mounted under its own path so that page requests never look at the disk.
   app.use('/static', express.static(publicDir, { index: false }));
+  app.use('/static/webauthn', express.static(webauthnBrowserDir, { index: false }));
   app.get('/favicon.ico', (_req, res) => res.sendFile(faviconPath, { maxAge: '7d' }));
   app.use(healthRoutes({ db, redis }));
   app.get('/', (_req, res) => res.redirect('/user/info'));
@@ -103,6 +105,24 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   );
   app.use('/admin', adminArea({ users, sessions, notices, jwtAuth, readNotice: notices.read, formToken: csrf.provideToken, acceptForm }));
   app.use('/user', accountRoutes({ users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, formToken: csrf.provideToken, acceptForm }));
+  app.use(
+    '/user',
+    passkeysArea({
+      db,
+      redis,
+      keyPrefix: config.redisKeyPrefix,
+      users,
+      auth,
+      limits,
+      idTag,
+      cookies,
+      notices,
+      jwtAuth,
+      formToken: csrf.provideToken,
+      acceptForm,
+      ownOrigins: csrf.ownOrigins,
+    }),
+  );
   app.use('/user', sessionsRoutes({ sessions, cookies, notices, jwtAuth, acceptForm, formToken: csrf.provideToken }));
   app.use(notFound);
   app.use(errorHandler(logger));

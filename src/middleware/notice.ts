@@ -15,6 +15,8 @@ export const NOTICES = {
   accountDeleted: { message: 'delete.done' },
   sessionRevoked: { message: 'sessions.notice.revoked' },
   otherSessionsRevoked: { message: 'sessions.notice.revokedOthers', param: 'count' },
+  passkeyAdded: { message: 'passkeys.notice.added' },
+  passkeyRemoved: { message: 'passkeys.notice.removed' },
 } as const satisfies Record<string, Notice>;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -41,7 +41,10 @@ export type AuthEvent =
   | 'password.changed'
   | 'account.deleted'
   | 'session.revoked'
-  | 'sessions.revoked_others';
+  | 'sessions.revoked_others'
+  | 'passkey.added'
+  | 'passkey.removed'
+  | 'passkey.login_failed';
 
 /** A structured auth event on the request's own log line context (request id included). */
 export function authEvent(req: Request, event: AuthEvent, fields: Record<string, unknown> = {}): void {

@@ -43,6 +43,12 @@ export const createThrottleLogin = (limits: RateLimits, idTag: IdTag): RequestHa
 export const createThrottleReauth = (limits: RateLimits, idTag: IdTag): RequestHandler =>
   createThrottlePassword(limits, idTag, (_req, res) => res.locals.user!.id);
 
+// Not a possible id (ids are letters, digits and `_`): passkey logins of a network share one counter of their own.
+const PASSKEY_ATTEMPTS = '#passkey';
+
+/** A passkey login names no id: it counts against the network's limits under one id of its own. */
+export const createThrottlePasskey = (limits: RateLimits, idTag: IdTag): RequestHandler => createThrottlePassword(limits, idTag, () => PASSKEY_ATTEMPTS);
+
 /** Counts every registration attempt that passed validation, taken ids included. */
 export function createThrottleRegister(limits: RateLimits): RequestHandler {
   return async (req, _res, next) => {

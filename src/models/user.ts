@@ -28,10 +28,10 @@ interface UserRow extends RowDataPacket {
   created_at: Date;
 }
 
-const ER_DUP_ENTRY = 1062;
+export const ER_DUP_ENTRY = 1062;
 
 // A query on a connection whose server went silent fails instead of hanging.
-const statement = (sql: string) => ({ sql, timeout: STORE_TIMEOUT_MS });
+export const statement = (sql: string) => ({ sql, timeout: STORE_TIMEOUT_MS });
 
 export type UserModel = ReturnType<typeof createUserModel>;
 
@@ -100,4 +100,4 @@ export function createUserModel(db: Db) {
 }
 
 /** An UPDATE or DELETE found its row: `affectedRows` counts matched rows (mysql2's default FOUND_ROWS flag). */
-const changed = ([result]: [ResultSetHeader, unknown]) => result.affectedRows > 0;
+export const changed = ([result]: [ResultSetHeader, unknown]) => result.affectedRows > 0;
