@@ -163,6 +163,19 @@ describe('passkeys in a real browser (headless Chromium with a CDP virtual authe
     expect(winner.headers.getSetCookie().map((cookie) => cookie.split('=')[0])).to.include.members(['accessToken', 'refreshToken']);
   });
 
+  it('a locked account’s passkey gets 403 and no cookie', async () => {
+    const id = uniqueId();
+    await register(app, { id });
+    const { page } = await browserWithAuthenticator(id);
+    await addPasskey(page, 'Key');
+    const assertion = await passkeyAssertion(page, false);
+    await db.query('UPDATE users SET locked_at = CURRENT_TIMESTAMP WHERE id = ?', [id]);
+    const answer = await replay(assertion);
+    expect(answer.status).to.equal(403);
+    expect(((await answer.json()) as { msg: string }).msg).to.equal(en('login.locked'));
+    expect(answer.headers.getSetCookie().filter((cookie) => /^(access|refresh)Token=/.test(cookie))).to.deep.equal([]);
+  });
+
   it('the login page offers a passkey only when the browser has WebAuthn, and the passkeys page says when it has not', async () => {
     const id = uniqueId();
     await register(app, { id });
