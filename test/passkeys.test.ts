@@ -208,6 +208,11 @@ describe('passkeys: options and refusals (no browser)', function () {
     expect(await rowsOf(credentialId)).to.equal(0);
   });
 
+  it('a Host header that names no host is a bad request (400), not an error', async () => {
+    const res = await json('/user/login/passkey/options').set('Host', 'no such host').send({});
+    expect([res.status, res.body.msg]).to.deep.equal([400, en('error.badRequest')]);
+  });
+
   it('a cross-site post or one without the CSRF token is refused (403)', async () => {
     const crossSite = await json('/user/login/passkey/options').set('Origin', 'https://evil.example').send({});
     const noToken = await request(app).post('/user/login/passkey/options').set('Accept', 'application/json').send({});

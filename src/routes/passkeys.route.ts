@@ -11,6 +11,7 @@ import type { RateLimits } from '../models/rateLimits.js';
 import type { UserModel } from '../models/user.js';
 import type { AuthService } from '../services/auth.service.js';
 import { createPasskeyService } from '../services/passkeys.service.js';
+import { HttpError } from '../utils/httpError.js';
 import type { AuthCookies } from '../utils/authCookies.js';
 
 /**
@@ -36,8 +37,12 @@ export function passkeysArea(deps: {
   const { jwtAuth, formToken, acceptForm, ownOrigins } = deps;
   const service = createPasskeyService({ passkeys: createPasskeyModel(deps.db, deps.redis, deps.keyPrefix), users: deps.users, auth: deps.auth });
   const relyingParty = (req: Request) => {
-    const origins = ownOrigins(req);
-    return { rpId: new URL(origins[0]).hostname, origins };
+    try {
+      const origins = ownOrigins(req);
+      return { rpId: new URL(origins[0]).hostname, origins };
+    } catch {
+      throw new HttpError(400, 'error.badRequest'); // a Host header that names no host
+    }
   };
   const passkeys = createPasskeysController({ passkeys: service, cookies: deps.cookies, notices: deps.notices, relyingParty });
   const throttlePasskey = createThrottlePasskey(deps.limits, deps.idTag);
