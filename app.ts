@@ -105,24 +105,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   );
   app.use('/admin', adminArea({ users, sessions, notices, jwtAuth, readNotice: notices.read, formToken: csrf.provideToken, acceptForm }));
   app.use('/user', accountRoutes({ users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, formToken: csrf.provideToken, acceptForm }));
-  app.use(
-    '/user',
-    passkeysArea({
-      db,
-      redis,
-      keyPrefix: config.redisKeyPrefix,
-      users,
-      auth,
-      limits,
-      idTag,
-      cookies,
-      notices,
-      jwtAuth,
-      formToken: csrf.provideToken,
-      acceptForm,
-      ownOrigins: csrf.ownOrigins,
-    }),
-  );
+  app.use('/user', passkeysArea({ db, redis, config, users, auth, limits, idTag, cookies, notices, jwtAuth, csrf, acceptForm }));
   app.use('/user', sessionsRoutes({ sessions, cookies, notices, jwtAuth, acceptForm, formToken: csrf.provideToken }));
   app.use(notFound);
   app.use(errorHandler(logger));

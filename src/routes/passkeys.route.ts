@@ -1,6 +1,7 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { createPasskeysController } from '../controllers/passkeys.controller.js';
 import type { Db, Redis } from '../config/clients.js';
+import type { Config } from '../config/index.js';
 import { noStore } from '../middleware/headers.js';
 import { requireLogin } from '../middleware/jwt_auth.js';
 import type { Notices } from '../middleware/notice.js';
@@ -21,7 +22,7 @@ import type { AuthCookies } from '../utils/authCookies.js';
 export function passkeysArea(deps: {
   db: Db;
   redis: Redis;
-  keyPrefix: string;
+  config: Pick<Config, 'redisKeyPrefix'>;
   users: UserModel;
   auth: AuthService;
   limits: RateLimits;
@@ -29,13 +30,15 @@ export function passkeysArea(deps: {
   cookies: AuthCookies;
   notices: Notices;
   jwtAuth: RequestHandler;
-  formToken: RequestHandler;
+  /** `provideToken` puts a CSRF token on the page; `ownOrigins` are the site's origins as the CSRF check accepts them. */
+  csrf: { provideToken: RequestHandler; ownOrigins: (req: Request) => string[] };
+  /** Refuses cross-site posts, reads the body (form or JSON, 10 kB) and checks the CSRF token. */
   acceptForm: RequestHandler[];
-  /** The origins of the site's own pages, as the CSRF check accepts them. */
-  ownOrigins: (req: Request) => string[];
 }): Router {
-  const { jwtAuth, formToken, acceptForm, ownOrigins } = deps;
-  const service = createPasskeyService({ passkeys: createPasskeyModel(deps.db, deps.redis, deps.keyPrefix), users: deps.users, auth: deps.auth });
+  const { jwtAuth, acceptForm } = deps;
+  const { provideToken: formToken, ownOrigins } = deps.csrf;
+  const passkeyModel = createPasskeyModel(deps.db, deps.redis, deps.config.redisKeyPrefix);
+  const service = createPasskeyService({ passkeys: passkeyModel, users: deps.users, auth: deps.auth });
   const relyingParty = (req: Request) => {
     try {
       const origins = ownOrigins(req);
