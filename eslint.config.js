@@ -33,6 +33,7 @@ export default defineConfig(
     },
   },
   { files: ['**/*.{js,cjs,mjs}'], extends: [tseslint.configs.disableTypeChecked] },
+  { files: ['public/**/*.js'], languageOptions: { globals: globals.browser, sourceType: 'script' } },
   {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },

@@ -7,7 +7,10 @@ export type Db = mysql.Pool;
 export type RedisClient = ReturnType<typeof createRedis>;
 export type RedisCluster = ReturnType<typeof createRedisCluster>;
 /** What the models need of Redis: a single client and a cluster both have it (a cluster routes each call by its first key). */
-export type Redis = Pick<RedisCluster, 'evalSha' | 'eval' | 'zRange' | 'exists' | 'hGetAll' | 'zRangeByScoreWithScores' | 'ping' | 'isOpen' | 'close'>;
+export type Redis = Pick<
+  RedisCluster,
+  'evalSha' | 'eval' | 'set' | 'getDel' | 'zRange' | 'exists' | 'hGetAll' | 'zRangeByScoreWithScores' | 'ping' | 'isOpen' | 'close'
+>;
 /** The listening connection for ended sessions: `ready` after every (re)connect, then SUBSCRIBE. */
 export interface Subscriber {
   on(event: 'ready', listener: () => void): unknown;

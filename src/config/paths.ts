@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 // The same code runs from the sources (tsx) and from dist/, so find the root by its package.json.
 function findProjectRoot(start: string): string {
@@ -17,3 +18,5 @@ export const viewsDir = path.join(projectRoot, 'views');
 export const publicDir = path.join(projectRoot, 'public');
 export const localesDir = path.join(projectRoot, 'locales');
 export const faviconPath = path.join(publicDir, 'favicon.ico');
+/** @simplewebauthn/browser's bundle (its global `SimpleWebAuthnBrowser`), served from node_modules under /static/webauthn. */
+export const webauthnBrowserDir = path.join(path.dirname(fileURLToPath(import.meta.resolve('@simplewebauthn/browser'))), '..', 'dist', 'bundle');

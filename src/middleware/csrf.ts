@@ -7,20 +7,24 @@ const SESSION_TOKENS_KEPT = 10_000;
 const refusal = () => new HttpError(403, 'csrf.refused');
 
 /**
- * True when the browser says the request comes from another site (or an opaque origin). The site's own origin
- * is PUBLIC_ORIGIN when set; else the request's host (the forwarded one only when TRUST_PROXY vouches for it).
+ * The origins of the site's own pages: PUBLIC_ORIGIN when set; else the request's host (the forwarded one only
+ * when TRUST_PROXY vouches for it), with either scheme, since a proxy that ends TLS may not say which.
  */
+export function ownOrigins(req: Request, publicOrigin: string | undefined): string[] {
+  if (publicOrigin) return [publicOrigin];
+  // Read with each scheme, `host:443` and `host` are the same origin.
+  return ['https:', 'http:'].map((scheme) => new URL(`${scheme}//${req.host}`).origin);
+}
+
+/** True when the browser says the request comes from another site (or an opaque origin). */
 function isCrossSite(req: Request, publicOrigin: string | undefined): boolean {
   if (req.get('sec-fetch-site') === 'cross-site') return true;
   const origin = req.get('origin');
   if (origin === undefined) return false;
-  if (publicOrigin) return origin !== publicOrigin;
   try {
-    // Read with the Origin's scheme, `host:443` and `host` are the same host.
-    const sent = new URL(origin);
-    return sent.host !== new URL(`${sent.protocol}//${req.host}`).host;
+    return !ownOrigins(req, publicOrigin).includes(publicOrigin ? origin : new URL(origin).origin);
   } catch {
-    return true; // `null` and other opaque origins
+    return true; // `null` and other opaque origins, or a Host that is no host
   }
 }
 
@@ -67,7 +71,7 @@ export function createCsrf({ secret, isProduction, publicOrigin }: { secret: str
     next();
   };
 
-  return { sameSiteOnly, requireToken, provideToken, provideSessionToken };
+  return { sameSiteOnly, requireToken, provideToken, provideSessionToken, ownOrigins: (req: Request) => ownOrigins(req, publicOrigin) };
 }
 
 /**

@@ -17,6 +17,8 @@ export const NOTICES = {
   otherSessionsRevoked: { message: 'sessions.notice.revokedOthers', param: 'count' },
   twoFactorDisabled: { message: 'twoFactor.disabled' },
   waitingLoginEnded: { message: 'loginCode.ended' },
+  passkeyAdded: { message: 'passkeys.notice.added' },
+  passkeyRemoved: { message: 'passkeys.notice.removed' },
 } as const satisfies Record<string, Notice>;
 
 export type NoticeKey = keyof typeof NOTICES;

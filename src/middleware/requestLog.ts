@@ -45,7 +45,10 @@ export type AuthEvent =
   | 'login.second_factor'
   | 'login.code_failed'
   | 'totp.enabled'
-  | 'totp.disabled';
+  | 'totp.disabled'
+  | 'passkey.added'
+  | 'passkey.removed'
+  | 'passkey.login_failed';
 
 /** A structured auth event on the request's own log line context (request id included). */
 export function authEvent(req: Request, event: AuthEvent, fields: Record<string, unknown> = {}): void {

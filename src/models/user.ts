@@ -31,7 +31,7 @@ interface UserRow extends RowDataPacket {
   totp_on: number;
 }
 
-const ER_DUP_ENTRY = 1062;
+export const ER_DUP_ENTRY = 1062;
 
 // A query on a connection whose server went silent fails instead of hanging.
 export const statement = (sql: string) => ({ sql, timeout: STORE_TIMEOUT_MS });

@@ -37,11 +37,18 @@ export function checkRegistration(body: Record<string, unknown>): { registration
   const errors: FieldErrors = {};
 
   if (!ID_PATTERN.test(id)) errors.id = 'register.idInvalid';
-  if (codePoints(name) < 1 || codePoints(name) > NAME_MAX) errors.name = { key: 'register.nameLength', params: { max: NAME_MAX } };
-  else if (UNPRINTABLE.test(name) || !VISIBLE.test(name)) errors.name = 'register.nameUnprintable';
+  const nameProblem = checkName(name);
+  if (nameProblem) errors.name = nameProblem;
   Object.assign(errors, checkNewPassword(body, id));
 
   return { registration: { id, name, password }, values: { id: id.slice(0, 100), name: name.slice(0, 200) }, errors };
+}
+
+/** A name (an account's, a passkey's), trimmed and NFC-normalised: 1–50 code points that show something. */
+export function checkName(name: string): Message | undefined {
+  if (codePoints(name) < 1 || codePoints(name) > NAME_MAX) return { key: 'register.nameLength', params: { max: NAME_MAX } };
+  if (UNPRINTABLE.test(name) || !VISIBLE.test(name)) return 'register.nameUnprintable';
+  return undefined;
 }
 
 /** A new password (`password`, `confirmPassword`) for the account `id`, at registration and at a password change. */

@@ -1,0 +1,75 @@
+import type { Request, Response } from 'express';
+import type { Notices } from '../middleware/notice.js';
+import { authEvent } from '../middleware/requestLog.js';
+import type { PasskeyService, RelyingParty } from '../services/passkeys.service.js';
+import type { AuthCookies } from '../utils/authCookies.js';
+import { formatDateTime } from '../utils/dateTime.js';
+import { clientOf, succeed } from '../utils/http.js';
+import { HttpError } from '../utils/httpError.js';
+import { checkName } from '../utils/inputRules.js';
+
+/** The passkey name typed on the page: optional; when given, the rules of a person's name. */
+function passkeyName(value: unknown): string {
+  const name = (typeof value === 'string' ? value : '').trim().normalize('NFC');
+  const problem = name === '' ? undefined : checkName(name);
+  if (problem) throw new HttpError(400, 'passkeys.addFailed', { errors: { name: problem } });
+  return name;
+}
+
+export function createPasskeysController({
+  passkeys,
+  cookies,
+  notices,
+  relyingParty,
+}: {
+  passkeys: PasskeyService;
+  cookies: AuthCookies;
+  notices: Notices;
+  /** This request's RP ID and the site's origins. */
+  relyingParty: (req: Request) => RelyingParty;
+}) {
+  return {
+    async renderPasskeysPage(_req: Request, res: Response) {
+      const { user, lang } = res.locals;
+      res.render('passkeys', { passkeys: await passkeys.list(user!.id), formatTime: (date: Date) => formatDateTime(lang, date.toISOString()) });
+    },
+
+    async registrationOptions(req: Request, res: Response) {
+      res.json(await passkeys.registrationOptions(res.locals.user!, relyingParty(req)));
+    },
+
+    async register(req: Request, res: Response) {
+      const user = res.locals.user!;
+      const name = passkeyName(req.body.name);
+      if (!(await passkeys.register(user, relyingParty(req), req.body.response, name))) throw new HttpError(400, 'passkeys.addFailed');
+      authEvent(req, 'passkey.added', { user: user.id });
+      notices.set(res, 'passkeyAdded');
+      res.json({ success: true });
+    },
+
+    async remove(req: Request, res: Response) {
+      const user = res.locals.user!;
+      const credentialId: unknown = req.body.credentialId;
+      if (typeof credentialId !== 'string' || !(await passkeys.remove(user.id, credentialId))) throw new HttpError(404, 'passkeys.notFound');
+      authEvent(req, 'passkey.removed', { user: user.id });
+      notices.set(res, 'passkeyRemoved');
+      succeed(req, res, '/user/passkeys');
+    },
+
+    async loginOptions(req: Request, res: Response) {
+      res.json(await passkeys.loginOptions(relyingParty(req)));
+    },
+
+    async login(req: Request, res: Response) {
+      const issued = await passkeys
+        .login({ rp: relyingParty(req), response: req.body.response, carried: cookies.read(req), client: clientOf(req), settle: res.locals.settleAttempt! })
+        .catch((err: unknown) => {
+          if (err instanceof HttpError && err.status === 401) authEvent(req, 'passkey.login_failed');
+          throw err;
+        });
+      cookies.set(res, issued.tokens, issued.expiresAtMs);
+      authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid, method: 'passkey' });
+      res.json({ success: true });
+    },
+  };
+}
