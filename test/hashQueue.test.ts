@@ -15,9 +15,14 @@ describe('HASH_CONCURRENCY: a queue in front of argon2', function () {
     app = site.app;
     const passwords = createPasswords(1);
     const passwordHash = await passwords.hash(PASSWORD);
-    const started = performance.now();
-    for (let i = 0; i < 3; i++) await passwords.verify(passwordHash, PASSWORD);
-    verifyMs = (performance.now() - started) / 3;
+    // The fastest of a few warm checks: a cold first hash is slower, and too few logins would all fit in the wait.
+    const times: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const started = performance.now();
+      await passwords.verify(passwordHash, PASSWORD);
+      times.push(performance.now() - started);
+    }
+    verifyMs = Math.min(...times);
     // Enough logins that, one at a time, they need at least twice the queue's wait (30 at the least).
     const count = Math.max(30, Math.ceil((2 * HASH_WAIT_MS) / verifyMs));
     ids = Array.from({ length: count }, uniqueId);

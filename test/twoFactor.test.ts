@@ -126,6 +126,11 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       expect(after.text).to.match(/<input id="password" name="password" type="password"/);
     });
 
+    it('in parallel: 20 accounts enrolling at once all get their recovery codes (no lock of one blocks another)', async () => {
+      const enrolled = await Promise.all(Array.from({ length: 20 }, enrolledUser));
+      expect(enrolled.map((user) => user.recoveryCodes.length)).to.deep.equal(Array(20).fill(10));
+    });
+
     it('enabling ends every other session of the account (their access tokens refused within 1 s), this one stays', async () => {
       const user = await loggedInUser(app);
       const others = await Promise.all([login(app, user.id), login(app, user.id)]);

@@ -58,15 +58,16 @@ export function createSecondFactorModel(db: Db) {
 
     /**
      * Turns TOTP on with the pending secret that was confirmed (`step` is the confirming code's: it cannot log in
-     * again) and replaces the recovery codes. False when the pending secret changed meanwhile or TOTP is on.
+     * again) and stores the recovery codes. False when the pending secret changed meanwhile or TOTP is on.
      */
     enable(userId: string, confirmed: Buffer, step: number, codeHashes: Buffer[]): Promise<boolean> {
       return inTransaction(async (conn) => {
         const on = `UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_last_step = ?
           WHERE id = ? AND totp_secret IS NULL AND totp_pending_secret = ?`;
         if (!changed(await run(conn, on, [step, userId, confirmed]))) return false;
+        // No codes to delete first: turning TOTP off deletes them (a DELETE of none would take a gap lock that
+        // deadlocks parallel enrolments of other accounts).
         const [[{ pk }]] = await conn.execute<RowDataPacket[]>(statement('SELECT pk FROM users WHERE id = ?'), [userId]);
-        await run(conn, 'DELETE FROM recovery_codes WHERE user_pk = ?', [pk]);
         const rows = codeHashes.map(() => '(?, ?)').join(', ');
         await run(
           conn,
