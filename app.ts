@@ -71,22 +71,10 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
     bodyParser.json({ limit: BODY_LIMIT }),
     csrf.requireToken,
   ];
-  const twoFactor = twoFactorArea({
-    config,
-    db,
-    redis,
-    users,
-    sessions,
-    auth,
-    passwords,
-    limits,
-    idTag,
-    cookies,
-    notices,
-    jwtAuth,
-    formToken: csrf.provideToken,
-    acceptForm,
-  });
+  // What the feature areas draw on; each takes the parts it names.
+  const parts = { config, db, redis, users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, csrf, acceptForm };
+  const areaParts = { ...parts, formToken: csrf.provideToken, readNotice: notices.read };
+  const twoFactor = twoFactorArea(areaParts);
 
   const app = express();
   app.disable('x-powered-by');
@@ -126,11 +114,11 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.get('/favicon.ico', (_req, res) => res.sendFile(faviconPath, { maxAge: '7d' }));
   app.use(healthRoutes({ db, redis }));
   app.get('/', (_req, res) => res.redirect('/user/info'));
-  app.use('/admin', adminArea({ users, sessions, notices, jwtAuth, readNotice: notices.read, formToken: csrf.provideToken, acceptForm }));
-  app.use('/user', accountRoutes({ users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, formToken: csrf.provideToken, acceptForm }));
+  app.use('/admin', adminArea(areaParts));
+  app.use('/user', accountRoutes(areaParts));
   app.use('/user', twoFactor.router);
-  app.use('/user', passkeysArea({ db, redis, config, users, auth, limits, idTag, cookies, notices, jwtAuth, csrf, acceptForm }));
-  app.use('/user', sessionsRoutes({ sessions, cookies, notices, jwtAuth, acceptForm, formToken: csrf.provideToken }));
+  app.use('/user', passkeysArea(areaParts));
+  app.use('/user', sessionsRoutes(areaParts));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

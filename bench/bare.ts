@@ -16,3 +16,4 @@ const locals = { lang: 'ko', t: translators.ko, langSwitch: { lang: 'en', href: 
 // Any cookie stands for "logged in": the same two pages as the site's, with nothing checked.
 app.get('/user/info', (req, res) => res.render('info', req.headers.cookie ? { user, ...locals } : locals));
 app.listen(Number(process.env.PORT), '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));

@@ -14,12 +14,12 @@ export const REDACT_PATHS = [
 ];
 
 /**
- * `buffered`: lines are written asynchronously, 4 kB at a time or at least every second (flush before exit): a
- * write per line would cost the busiest page more than its render.
+ * `buffered`: lines are written 4 kB at a time, or at least every second (flush before exit): a write per line
+ * would cost the busiest page more than its render, and an asynchronous write wakes a thread-pool thread each time.
  * `pretty`: lines for a person (development); JSON lines, for a collector, without it or without pino-pretty.
  */
 export function createLogger(level: string, { buffered = false, pretty = false } = {}): Logger {
-  const destination = (pretty && prettyStream()) || pino.destination(buffered ? { sync: false, minLength: 4096, periodicFlush: 1000 } : { sync: true });
+  const destination = (pretty && prettyStream()) || pino.destination(buffered ? { sync: true, minLength: 4096, periodicFlush: 1000 } : { sync: true });
   return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
 }
 
