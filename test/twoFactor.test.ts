@@ -210,7 +210,8 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       const answers = await Promise.all(waiting.map((cookie) => sendCode(cookie, code)));
       const statuses = answers.map((res) => res.status);
       expect(count(statuses, 303)).to.equal(1);
-      expect(count(statuses, 401)).to.equal(19);
+      // Codes in flight count against the account's wrong codes (10) before they are checked: the rest may get 429.
+      expect(count(statuses, 401) + count(statuses, 429)).to.equal(19);
       expect(answers.filter((res) => setCookies(res).accessToken)).to.have.length(1);
     });
 
@@ -231,7 +232,7 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       const waiting = await Promise.all(Array.from({ length: 20 }, () => passwordStep(user.id)));
       const statuses = (await Promise.all(waiting.map((cookie) => sendCode(cookie, user.recoveryCodes[3])))).map((res) => res.status);
       expect(count(statuses, 303)).to.equal(1);
-      expect(count(statuses, 401)).to.equal(19);
+      expect(count(statuses, 401) + count(statuses, 429)).to.equal(19);
     });
 
     it('five wrong codes end the waiting login: 303 to /user/login with a notice, and then even the right code does not finish it', async () => {
@@ -313,6 +314,35 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       expect(code.headers['retry-after']).to.match(/^\d+$/);
       // From another network the account still logs in, and that code was never used.
       expect((await sendCode(await passwordStep(user.id), codeAt(user.secret, 1))).status).to.equal(303);
+    });
+
+    it('in parallel: 30 waiting logins from 30 networks, one wrong code each: exactly LOGIN_MAX_FAILURES×2 = 10 get 401, the rest 429; then the account is throttled everywhere', async () => {
+      const user = await enrolledUser();
+      const waitings = await Promise.all(Array.from({ length: 31 }, () => passwordStep(user.id)));
+      const answers = await Promise.all(waitings.slice(1).map((waiting, i) => sendCode(waiting, String(100000 + i))));
+      const statuses = answers.map((res) => res.status);
+      expect(count(statuses, 401), statuses.join()).to.equal(10);
+      expect(count(statuses, 429), statuses.join()).to.equal(20);
+      for (const res of answers.filter((r) => r.status === 429)) {
+        expect(res.headers['retry-after']).to.match(/^\d+$/);
+        expect(res.text).to.include(ko('throttle.wait', { minutes: 15 }));
+      }
+      // The right code from a fresh network, and a new waiting login (in English), are throttled too.
+      const right = await sendCode(waitings[0], codeAt(user.secret, 1));
+      expect(right.status).to.equal(429);
+      expect(setCookies(right)).not.to.have.any.keys('accessToken', 'refreshToken');
+      const again = await postTo(app, '/user/login', 'lang=en').set('X-Forwarded-For', someIp()).send({ id: user.id, password: PASSWORD });
+      expect(again.status).to.equal(429);
+      expect(again.headers['retry-after']).to.match(/^\d+$/);
+      expect(again.text).to.include(en('throttle.wait', { minutes: 15 }));
+      expect(setCookies(again)).not.to.have.any.keys(WAITING, 'accessToken', 'refreshToken');
+    });
+
+    it('a right code clears the account’s count of wrong codes', async () => {
+      const user = await enrolledUser();
+      for (let i = 0; i < 9; i++) expect((await sendCode(await passwordStep(user.id), '000000')).status).to.equal(401);
+      expect((await sendCode(await passwordStep(user.id), codeAt(user.secret, 1))).status).to.equal(303);
+      for (let i = 0; i < 2; i++) expect((await sendCode(await passwordStep(user.id), '000000')).status).to.equal(401);
     });
 
     it('JSON: the password step answers 401 { secondFactor: "totp" } with the waiting cookie; the code step 200 { success: true } with both cookies', async () => {

@@ -4,7 +4,7 @@ import type { SettleAttempt } from '../models/rateLimits.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import type { SecondFactorModel } from '../models/secondFactor.js';
 import type { User, UserModel } from '../models/user.js';
-import type { WaitingLogin, WaitingLoginRef, WaitingLogins } from '../models/waitingLogins.js';
+import type { ReservedTry, WaitingLogin, WaitingLoginRef, WaitingLogins } from '../models/waitingLogins.js';
 import { HttpError } from '../utils/httpError.js';
 import type { Passwords } from '../utils/password.js';
 import { base32Of, groupRecoveryCode, matchingStep, newRecoveryCodes, newTotpSecret, readCode, totpUri, type SecondFactorKeys } from '../utils/secondFactor.js';
@@ -104,14 +104,14 @@ export function createTwoFactorService({
       return account !== undefined;
     },
 
-    /** After the right password of an account with TOTP: a waiting login bound to the account and to `next`. */
-    beginLogin: (account: User, next: string): Promise<WaitingLoginRef> =>
+    /** After the right password of an account with TOTP: a waiting login bound to the account and to `next` (or a wait while its wrong codes are spent). */
+    beginLogin: (account: User, next: string): Promise<{ ref: WaitingLoginRef } | { waitMs: number }> =>
       waitingLogins.begin({ userId: account.id, next, passwordFingerprint: fingerprint(account.passwordHash) }),
 
     isWaiting: (ref: WaitingLoginRef): Promise<boolean> => waitingLogins.exists(ref),
 
-    /** Counts a code against the waiting login's five tries before it is checked. */
-    reserveTry: (ref: WaitingLoginRef): Promise<WaitingLogin | undefined> => waitingLogins.reserveTry(ref),
+    /** Counts a code against the waiting login's five tries and the account's wrong codes before it is checked. */
+    reserveTry: (ref: WaitingLoginRef): Promise<ReservedTry> => waitingLogins.reserveTry(ref),
 
     /**
      * The second step, after reserveTry and the login throttle's reservation (`settle`): a wrong code stays
