@@ -102,10 +102,10 @@ describe('passkeys: options and refusals (no browser)', function () {
     expect((await db.query<RowDataPacket[]>('SELECT 1 FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE u.id = ?', [user.id]))[0]).to.have.length(0);
   });
 
-  it('login options: discoverable credentials (no allowCredentials), user verification preferred, a fresh single-use challenge that lives 5 minutes', async () => {
+  it('login options: discoverable credentials (no allowCredentials), user verification required, a fresh single-use challenge that lives 5 minutes', async () => {
     const [a, b] = await Promise.all([json('/user/login/passkey/options').send({}), json('/user/login/passkey/options').send({})]);
     expect(a.status, a.text).to.equal(200);
-    expect(a.body).to.include({ rpId: HOST, userVerification: 'preferred' });
+    expect(a.body).to.include({ rpId: HOST, userVerification: 'required' });
     expect(a.body.allowCredentials ?? []).to.deep.equal([]);
     expect(a.body.challenge).not.to.equal(b.body.challenge);
     expect(await redis.pTTL(loginKey(a.body.challenge))).to.be.within(FIVE_MINUTES_MS - 10_000, FIVE_MINUTES_MS);
