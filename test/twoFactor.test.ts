@@ -4,6 +4,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { Secret, TOTP, URI } from 'otpauth';
 import request from 'supertest';
 import type { Db, RedisClient } from '../src/config/clients.js';
+import { createUserModel } from '../src/models/user.js';
 import { en, ko } from './helpers/i18n.js';
 import {
   cookieHeader,
@@ -372,6 +373,18 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       expect(res.status).to.equal(403);
       expect(setCookies(res)).not.to.have.any.keys('accessToken', 'refreshToken');
     });
+  });
+
+  it('a password login under way when TOTP is turned on does not finish: the account read at its start is no longer `unchanged`', async () => {
+    const users = createUserModel(db);
+    const user = await loggedInUser(app);
+    const readAtStart = (await users.findById(user.id))!;
+    expect(readAtStart.hasTotp).to.equal(false);
+    expect(await users.unchanged(readAtStart)).to.equal(true);
+    const secret = secretOnPage((await request(app).get('/user/2fa').set('Cookie', cookieHeader(user))).text)!;
+    expect((await postTo(app, '/user/2fa/enable', cookieHeader(user)).send({ code: codeAt(secret, 0) })).status).to.equal(200);
+    expect(await users.unchanged(readAtStart)).to.equal(false);
+    expect(await users.unchanged((await users.findById(user.id))!)).to.equal(true);
   });
 
   describe('POST /user/2fa/disable', () => {
