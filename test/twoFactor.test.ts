@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { expect } from 'chai';
 import type { RowDataPacket } from 'mysql2/promise';
 import { Secret, TOTP, URI } from 'otpauth';
@@ -130,6 +130,23 @@ describe('two-step verification (TOTP and recovery codes)', function () {
     it('in parallel: 20 accounts enrolling at once all get their recovery codes (no lock of one blocks another)', async () => {
       const enrolled = await Promise.all(Array.from({ length: 20 }, enrolledUser));
       expect(enrolled.map((user) => user.recoveryCodes.length)).to.deep.equal(Array(20).fill(10));
+    });
+
+    it('a pending secret that no longer opens (another TOTP_ENCRYPTION_KEY) is replaced by a fresh one: 200, and the new secret enables TOTP', async () => {
+      const user = await loggedInUser(app);
+      const before = secretOnPage((await request(app).get('/user/2fa').set('Cookie', cookieHeader(user))).text)!;
+      await db.query('UPDATE users SET totp_pending_secret = ? WHERE id = ?', [randomBytes(48), user.id]);
+      const pages = await Promise.all([1, 2, 3].map(() => request(app).get('/user/2fa?lang=en').set('Cookie', cookieHeader(user))));
+      expect(pages.map((page) => page.status)).to.deep.equal([200, 200, 200]);
+      const secrets = new Set(pages.map((page) => secretOnPage(page.text)));
+      expect(secrets.size, 'parallel loads agree on one fresh secret').to.equal(1);
+      const [secret] = [...secrets];
+      expect(secret)
+        .to.match(/^[A-Z2-7]{32}$/)
+        .and.not.equal(before);
+      const enabled = await postTo(app, '/user/2fa/enable', cookieHeader(user)).send({ code: codeAt(secret!, 0) });
+      expect(enabled.status, enabled.text).to.equal(200);
+      expect(recoveryCodesOn(enabled.text)).to.have.length(10);
     });
 
     it('enabling ends every other session of the account (their access tokens refused within 1 s), this one stays', async () => {

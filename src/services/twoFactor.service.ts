@@ -46,19 +46,27 @@ export function createTwoFactorService({
     if (!code) return false;
     if ('recovery' in code) return secondFactor.useRecoveryCode(userId, keys.hashRecoveryCode(userId, code.recovery));
     const stored = (await secondFactor.read(userId))?.secret;
-    const key = stored ? keys.openOrUndefined(stored, userId) : undefined;
+    const key = stored ? keys.open(stored, userId) : undefined;
     const step = key ? matchingStep(key, code.totp) : undefined;
     return step !== undefined && secondFactor.acceptStep(userId, step);
   }
 
-  /** The secret offered for enrolment: the same one until it is confirmed, kept encrypted. */
-  async function pendingSecret(userId: string): Promise<Buffer | undefined> {
-    let state = await secondFactor.read(userId);
-    if (state && !state.secret && !state.pendingSecret) {
-      await secondFactor.offerSecret(userId, keys.seal(newTotpSecret(), userId));
-      state = await secondFactor.read(userId);
-    }
-    return state?.secret || !state?.pendingSecret ? undefined : state.pendingSecret;
+  /**
+   * The secret offered for enrolment, sealed (as stored) and open: the same one until it is confirmed. Undefined when
+   * TOTP is on. One that no longer opens (another TOTP_ENCRYPTION_KEY) is replaced, as a missing one is offered.
+   */
+  async function pendingSecret(userId: string): Promise<{ sealed: Buffer; key: Buffer } | undefined> {
+    const opened = (sealed: Buffer | null | undefined) => {
+      const key = sealed ? keys.open(sealed, userId) : undefined;
+      return sealed && key ? { sealed, key } : undefined;
+    };
+    const state = await secondFactor.read(userId);
+    if (!state || state.secret) return undefined;
+    const pending = opened(state.pendingSecret);
+    if (pending) return pending;
+    // Parallel page loads agree on the first fresh secret stored.
+    await secondFactor.offerSecret(userId, keys.seal(newTotpSecret(), userId), state.pendingSecret);
+    return opened((await secondFactor.read(userId))?.pendingSecret);
   }
 
   /** After the code: the account must still be the one the password was checked for, unlocked. */
@@ -73,9 +81,9 @@ export function createTwoFactorService({
     async page(user: AuthUser): Promise<TwoFactorPage> {
       const state = await secondFactor.read(user.id);
       if (state?.secret) return { enabled: true, recoveryCodesLeft: state.recoveryCodesLeft };
-      const stored = await pendingSecret(user.id);
-      if (!stored) throw new HttpError(409, 'twoFactor.changed');
-      const key = keys.open(stored, user.id);
+      const pending = await pendingSecret(user.id);
+      if (!pending) throw new HttpError(409, 'twoFactor.changed');
+      const { key } = pending;
       const uri = totpUri(key, user.id);
       return { enabled: false, secret: base32Of(key), uri, qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' }) };
     },
@@ -85,13 +93,13 @@ export function createTwoFactorService({
      * Returns the recovery codes (grouped, shown once), or undefined for a wrong code.
      */
     async enable(user: AuthUser, code: string): Promise<string[] | undefined> {
-      const stored = await pendingSecret(user.id);
+      const pending = await pendingSecret(user.id);
       const totp = readCode(code);
-      const step = stored && totp && 'totp' in totp ? matchingStep(keys.open(stored, user.id), totp.totp) : undefined;
-      if (!stored || step === undefined) return undefined;
+      const step = pending && totp && 'totp' in totp ? matchingStep(pending.key, totp.totp) : undefined;
+      if (!pending || step === undefined) return undefined;
       const codes = newRecoveryCodes();
       const hashes = codes.map((recovery) => keys.hashRecoveryCode(user.id, recovery));
-      if (!(await secondFactor.enable(user.id, stored, step, hashes))) return undefined;
+      if (!(await secondFactor.enable(user.id, pending.sealed, step, hashes))) return undefined;
       await sessions.revokeAll(user.id, user.sid);
       return codes.map(groupRecoveryCode);
     },

@@ -57,12 +57,6 @@ export function createSecondFactorKeys(masterKey: string) {
   const recovery = derive('recovery code hash');
   const accountData = (accountId: string) => Buffer.from(`totp:${accountId.toLowerCase()}`);
 
-  function open(stored: Buffer, accountId: string): Buffer {
-    const decipher = createDecipheriv('aes-256-gcm', encryption, stored.subarray(0, IV_BYTES)).setAAD(accountData(accountId));
-    decipher.setAuthTag(stored.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(stored.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
-  }
-
   return {
     /** IV, tag and ciphertext in one value. */
     seal(key: Buffer, accountId: string): Buffer {
@@ -72,13 +66,15 @@ export function createSecondFactorKeys(masterKey: string) {
       return Buffer.concat([iv, cipher.getAuthTag(), sealed]);
     },
 
-    /** Throws when the value was changed or belongs to another account. */
-    open,
-
-    /** The same, undefined instead of throwing: a secret moved to another account's row matches no code there. */
-    openOrUndefined(stored: Buffer, accountId: string): Buffer | undefined {
+    /**
+     * The key, or undefined when the value was changed, belongs to another account (a secret moved to another
+     * account's row matches no code there) or was sealed under another TOTP_ENCRYPTION_KEY.
+     */
+    open(stored: Buffer, accountId: string): Buffer | undefined {
       try {
-        return open(stored, accountId);
+        const decipher = createDecipheriv('aes-256-gcm', encryption, stored.subarray(0, IV_BYTES)).setAAD(accountData(accountId));
+        decipher.setAuthTag(stored.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+        return Buffer.concat([decipher.update(stored.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
       } catch {
         return undefined;
       }
