@@ -9,6 +9,8 @@ export const RECOVERY_CODE_COUNT = 10;
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+// Pinned on both sides: without it a decipher accepts a truncated tag (4 bytes are forged in 2^32 tries).
+const GCM = { authTagLength: TAG_BYTES };
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const RECOVERY_CODE_CHARS = 10; // 50 bits each: a keyed hash is enough, no slow hash needed
 
@@ -61,7 +63,7 @@ export function createSecondFactorKeys(masterKey: string) {
     /** IV, tag and ciphertext in one value. */
     seal(key: Buffer, accountId: string): Buffer {
       const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', encryption, iv).setAAD(accountData(accountId));
+      const cipher = createCipheriv('aes-256-gcm', encryption, iv, GCM).setAAD(accountData(accountId));
       const sealed = Buffer.concat([cipher.update(key), cipher.final()]);
       return Buffer.concat([iv, cipher.getAuthTag(), sealed]);
     },
@@ -72,7 +74,7 @@ export function createSecondFactorKeys(masterKey: string) {
      */
     open(stored: Buffer, accountId: string): Buffer | undefined {
       try {
-        const decipher = createDecipheriv('aes-256-gcm', encryption, stored.subarray(0, IV_BYTES)).setAAD(accountData(accountId));
+        const decipher = createDecipheriv('aes-256-gcm', encryption, stored.subarray(0, IV_BYTES), GCM).setAAD(accountData(accountId));
         decipher.setAuthTag(stored.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
         return Buffer.concat([decipher.update(stored.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
       } catch {
