@@ -69,8 +69,15 @@ export function createUserModel(db: Db) {
       }
     },
 
+    /** The same password, hashed with new parameters. */
     async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
       await mysqlCall(() => db.execute(statement('UPDATE users SET password_hash = ? WHERE id = ?'), [passwordHash, id]));
+    },
+
+    /** A new password; the TOTP secret offered for enrolment goes too (whoever read it with a stolen session must not hold the future key). */
+    async changePassword(id: string, passwordHash: string): Promise<void> {
+      const sql = 'UPDATE users SET password_hash = ?, totp_pending_secret = NULL WHERE id = ?';
+      await mysqlCall(() => db.execute(statement(sql), [passwordHash, id]));
     },
 
     /**
