@@ -151,6 +151,21 @@ describe('account: change password and delete account', function () {
       expect((await tryLogin(user.id, NEW_PASSWORD)).status).to.equal(303);
     });
 
+    it('a password change drops the TOTP secret offered for enrolment: the page then shows a different one', async () => {
+      const user = await loggedInUser(app);
+      const secretOf = async (tokens: Tokens) =>
+        /<code id="totp-secret" class="secret">([A-Z2-7]+)<\/code>/.exec((await request(app).get('/user/2fa').set('Cookie', cookieHeader(tokens))).text)?.[1];
+      const offered = await secretOf(user);
+      expect(offered).to.match(/^[A-Z2-7]{32}$/);
+      expect(await secretOf(user), 'the same until confirmed').to.equal(offered);
+      const res = await changePassword(user, someIp());
+      expect(res.status, res.text).to.equal(303);
+      const after = await secretOf({ accessToken: setCookies(res).accessToken.value, refreshToken: setCookies(res).refreshToken.value });
+      expect(after)
+        .to.match(/^[A-Z2-7]{32}$/)
+        .and.not.equal(offered);
+    });
+
     it('JSON: 200 { success: true } with the new cookies', async () => {
       const user = await loggedInUser(app);
       const res = await changePassword(user, someIp()).set('Accept', 'application/json');

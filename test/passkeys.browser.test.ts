@@ -176,6 +176,30 @@ describe('passkeys in a real browser (headless Chromium with a CDP virtual authe
     expect(answer.headers.getSetCookie().filter((cookie) => /^(access|refresh)Token=/.test(cookie))).to.deep.equal([]);
   });
 
+  it('an assertion without user verification is refused (401, no cookie), even when the client asks the authenticator for less', async () => {
+    const id = uniqueId();
+    await register(app, { id });
+    const { page, cdp, authenticatorId } = await browserWithAuthenticator(id);
+    await addPasskey(page, 'Security key');
+    // The authenticator no longer verifies its user (presence only).
+    await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: false });
+    // A modified client: whatever the site asks for, it tells the authenticator that verification is not needed.
+    await page.route('**/user/login/passkey/options', async (route) => {
+      const options = (await (await route.fetch()).json()) as Record<string, unknown>;
+      await route.fulfill({ json: { ...options, userVerification: 'discouraged' } });
+    });
+    const assertion = await passkeyAssertion(page, false);
+    const flags = Buffer.from(
+      (JSON.parse(assertion.body) as { response: { response: { authenticatorData: string } } }).response.response.authenticatorData,
+      'base64url',
+    )[32];
+    expect(flags & 0x04, 'user verified flag').to.equal(0);
+    const answer = await replay(assertion);
+    expect(answer.status).to.equal(401);
+    expect(((await answer.json()) as { msg: string }).msg).to.equal(en('passkeys.loginFailed'));
+    expect(answer.headers.getSetCookie().filter((cookie) => /^(access|refresh)Token=/.test(cookie))).to.deep.equal([]);
+  });
+
   it('the login page offers a passkey only when the browser has WebAuthn, and the passkeys page says when it has not', async () => {
     const id = uniqueId();
     await register(app, { id });

@@ -5,7 +5,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { createRedis, type Db, type RedisClient } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
 import { createPasskeyModel, type PasskeyModel } from '../src/models/passkeys.js';
-import { en } from './helpers/i18n.js';
+import { en, ko } from './helpers/i18n.js';
 import { expectUnavailable } from './helpers/outage.js';
 import { cookieHeader, loggedInUser, makeSite, PASSWORD, postTo, setCookies, type App, type Tokens } from './helpers/site.js';
 import { REDIS_URL, redisKeyPrefix, testStores } from './helpers/stores.js';
@@ -102,10 +102,10 @@ describe('passkeys: options and refusals (no browser)', function () {
     expect((await db.query<RowDataPacket[]>('SELECT 1 FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE u.id = ?', [user.id]))[0]).to.have.length(0);
   });
 
-  it('login options: discoverable credentials (no allowCredentials), user verification preferred, a fresh single-use challenge that lives 5 minutes', async () => {
+  it('login options: discoverable credentials (no allowCredentials), user verification required, a fresh single-use challenge that lives 5 minutes', async () => {
     const [a, b] = await Promise.all([json('/user/login/passkey/options').send({}), json('/user/login/passkey/options').send({})]);
     expect(a.status, a.text).to.equal(200);
-    expect(a.body).to.include({ rpId: HOST, userVerification: 'preferred' });
+    expect(a.body).to.include({ rpId: HOST, userVerification: 'required' });
     expect(a.body.allowCredentials ?? []).to.deep.equal([]);
     expect(a.body.challenge).not.to.equal(b.body.challenge);
     expect(await redis.pTTL(loginKey(a.body.challenge))).to.be.within(FIVE_MINUTES_MS - 10_000, FIVE_MINUTES_MS);
@@ -173,6 +173,19 @@ describe('passkeys: options and refusals (no browser)', function () {
       .set('Cookie', `${cookieHeader(owner)}; notice=${encodeURIComponent(setCookies(own).notice.value)}`);
     expect(page.text).to.include(en('passkeys.notice.removed'));
     expect(page.text).to.include(en('passkeys.none'));
+  });
+
+  it('a credential id that no passkey can have (non-ASCII, too long) is refused before any query: remove 404, login 401 with no cookie', async () => {
+    const user = await loggedInUser(app);
+    for (const credentialId of ['é', 'a'.repeat(1401), 'ab/c']) {
+      const removed = await postTo(app, '/user/passkeys/remove', cookieHeader(user)).send({ credentialId });
+      expect(removed.status, removed.text).to.equal(404);
+      expect(removed.text).to.include(ko('passkeys.notFound'));
+      const { challenge } = (await json('/user/login/passkey/options').send({})).body as { challenge: string };
+      const login = await json('/user/login/passkey').send({ response: assertionFor(challenge, credentialId) });
+      expect([login.status, login.body.msg], login.text).to.deep.equal([401, en('passkeys.loginFailed')]);
+      expect(authCookies(login)).to.deep.equal([]);
+    }
   });
 
   it('the page lists the account’s passkeys (escaped names) with a form to remove each, and loads its scripts from /static only', async () => {

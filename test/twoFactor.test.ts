@@ -1,9 +1,10 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { expect } from 'chai';
 import type { RowDataPacket } from 'mysql2/promise';
 import { Secret, TOTP, URI } from 'otpauth';
 import request from 'supertest';
 import type { Db, RedisClient } from '../src/config/clients.js';
+import { createUserModel } from '../src/models/user.js';
 import { en, ko } from './helpers/i18n.js';
 import {
   cookieHeader,
@@ -131,6 +132,23 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       expect(enrolled.map((user) => user.recoveryCodes.length)).to.deep.equal(Array(20).fill(10));
     });
 
+    it('a pending secret that no longer opens (another TOTP_ENCRYPTION_KEY) is replaced by a fresh one: 200, and the new secret enables TOTP', async () => {
+      const user = await loggedInUser(app);
+      const before = secretOnPage((await request(app).get('/user/2fa').set('Cookie', cookieHeader(user))).text)!;
+      await db.query('UPDATE users SET totp_pending_secret = ? WHERE id = ?', [randomBytes(48), user.id]);
+      const pages = await Promise.all([1, 2, 3].map(() => request(app).get('/user/2fa?lang=en').set('Cookie', cookieHeader(user))));
+      expect(pages.map((page) => page.status)).to.deep.equal([200, 200, 200]);
+      const secrets = new Set(pages.map((page) => secretOnPage(page.text)));
+      expect(secrets.size, 'parallel loads agree on one fresh secret').to.equal(1);
+      const [secret] = [...secrets];
+      expect(secret)
+        .to.match(/^[A-Z2-7]{32}$/)
+        .and.not.equal(before);
+      const enabled = await postTo(app, '/user/2fa/enable', cookieHeader(user)).send({ code: codeAt(secret!, 0) });
+      expect(enabled.status, enabled.text).to.equal(200);
+      expect(recoveryCodesOn(enabled.text)).to.have.length(10);
+    });
+
     it('enabling ends every other session of the account (their access tokens refused within 1 s), this one stays', async () => {
       const user = await loggedInUser(app);
       const others = await Promise.all([login(app, user.id), login(app, user.id)]);
@@ -210,7 +228,8 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       const answers = await Promise.all(waiting.map((cookie) => sendCode(cookie, code)));
       const statuses = answers.map((res) => res.status);
       expect(count(statuses, 303)).to.equal(1);
-      expect(count(statuses, 401)).to.equal(19);
+      // Codes in flight count against the account's wrong codes (10) before they are checked: the rest may get 429.
+      expect(count(statuses, 401) + count(statuses, 429)).to.equal(19);
       expect(answers.filter((res) => setCookies(res).accessToken)).to.have.length(1);
     });
 
@@ -231,7 +250,7 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       const waiting = await Promise.all(Array.from({ length: 20 }, () => passwordStep(user.id)));
       const statuses = (await Promise.all(waiting.map((cookie) => sendCode(cookie, user.recoveryCodes[3])))).map((res) => res.status);
       expect(count(statuses, 303)).to.equal(1);
-      expect(count(statuses, 401)).to.equal(19);
+      expect(count(statuses, 401) + count(statuses, 429)).to.equal(19);
     });
 
     it('five wrong codes end the waiting login: 303 to /user/login with a notice, and then even the right code does not finish it', async () => {
@@ -285,6 +304,8 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       const [key] = await waitingKeys(user.id);
       expect(await redis.pTTL(key)).to.be.within(1, 300_000);
       await redis.pExpire(key, 1);
+      // Within the same millisecond the key still exists: wait (with a deadline) until Redis has let it go.
+      for (const deadline = Date.now() + 2000; (await redis.exists(key)) === 1 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 5));
       const page = await request(app).get('/user/login/2fa').set('Cookie', waiting);
       expect(page.status).to.equal(303);
       expect(page.headers.location).to.equal('/user/login');
@@ -315,6 +336,35 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       expect((await sendCode(await passwordStep(user.id), codeAt(user.secret, 1))).status).to.equal(303);
     });
 
+    it('in parallel: 30 waiting logins from 30 networks, one wrong code each: exactly LOGIN_MAX_FAILURES×2 = 10 get 401, the rest 429; then the account is throttled everywhere', async () => {
+      const user = await enrolledUser();
+      const waitings = await Promise.all(Array.from({ length: 31 }, () => passwordStep(user.id)));
+      const answers = await Promise.all(waitings.slice(1).map((waiting, i) => sendCode(waiting, String(100000 + i))));
+      const statuses = answers.map((res) => res.status);
+      expect(count(statuses, 401), statuses.join()).to.equal(10);
+      expect(count(statuses, 429), statuses.join()).to.equal(20);
+      for (const res of answers.filter((r) => r.status === 429)) {
+        expect(res.headers['retry-after']).to.match(/^\d+$/);
+        expect(res.text).to.include(ko('throttle.wait', { minutes: 15 }));
+      }
+      // The right code from a fresh network, and a new waiting login (in English), are throttled too.
+      const right = await sendCode(waitings[0], codeAt(user.secret, 1));
+      expect(right.status).to.equal(429);
+      expect(setCookies(right)).not.to.have.any.keys('accessToken', 'refreshToken');
+      const again = await postTo(app, '/user/login', 'lang=en').set('X-Forwarded-For', someIp()).send({ id: user.id, password: PASSWORD });
+      expect(again.status).to.equal(429);
+      expect(again.headers['retry-after']).to.match(/^\d+$/);
+      expect(again.text).to.include(en('throttle.wait', { minutes: 15 }));
+      expect(setCookies(again)).not.to.have.any.keys(WAITING, 'accessToken', 'refreshToken');
+    });
+
+    it('a right code clears the account’s count of wrong codes', async () => {
+      const user = await enrolledUser();
+      for (let i = 0; i < 9; i++) expect((await sendCode(await passwordStep(user.id), '000000')).status).to.equal(401);
+      expect((await sendCode(await passwordStep(user.id), codeAt(user.secret, 1))).status).to.equal(303);
+      for (let i = 0; i < 2; i++) expect((await sendCode(await passwordStep(user.id), '000000')).status).to.equal(401);
+    });
+
     it('JSON: the password step answers 401 { secondFactor: "totp" } with the waiting cookie; the code step 200 { success: true } with both cookies', async () => {
       const user = await enrolledUser();
       const first = await postTo(app, '/user/login')
@@ -342,6 +392,18 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       expect(res.status).to.equal(403);
       expect(setCookies(res)).not.to.have.any.keys('accessToken', 'refreshToken');
     });
+  });
+
+  it('a password login under way when TOTP is turned on does not finish: the account read at its start is no longer `unchanged`', async () => {
+    const users = createUserModel(db);
+    const user = await loggedInUser(app);
+    const readAtStart = (await users.findById(user.id))!;
+    expect(readAtStart.hasTotp).to.equal(false);
+    expect(await users.unchanged(readAtStart)).to.equal(true);
+    const secret = secretOnPage((await request(app).get('/user/2fa').set('Cookie', cookieHeader(user))).text)!;
+    expect((await postTo(app, '/user/2fa/enable', cookieHeader(user)).send({ code: codeAt(secret, 0) })).status).to.equal(200);
+    expect(await users.unchanged(readAtStart)).to.equal(false);
+    expect(await users.unchanged((await users.findById(user.id))!)).to.equal(true);
   });
 
   describe('POST /user/2fa/disable', () => {

@@ -7,6 +7,7 @@ import type { Request } from 'express';
 import { clientNetwork, safeNextPath } from '../src/utils/http.js';
 import { checkRegistration, codePoints } from '../src/utils/inputRules.js';
 import { createJwtUtil } from '../src/utils/jwt.js';
+import { createSecondFactorKeys } from '../src/utils/secondFactor.js';
 import { SECRETS } from './helpers/site.js';
 
 describe('configuration', () => {
@@ -174,5 +175,20 @@ describe('the network a throttle counts', () => {
       expect(network(form), form).to.equal('2001:db8:abcd:12::/64');
     }
     expect(network('2001:db8:abcd:13::1')).to.not.equal(network('2001:db8:abcd:12::1'));
+  });
+});
+
+describe('TOTP secrets at rest', () => {
+  const keys = createSecondFactorKeys('a test TOTP encryption key of 32+ characters');
+  const IV_BYTES = 12;
+
+  it('open: the sealed value opens for its account only; a truncated GCM tag (4, 8, 12 bytes) opens nothing', () => {
+    const secret = Buffer.from('12345678901234567890');
+    expect(keys.open(keys.seal(secret, 'alice'), 'Alice')).to.deep.equal(secret);
+    expect(keys.open(keys.seal(secret, 'alice'), 'bob')).to.equal(undefined);
+    // With nothing encrypted the value is IV and tag only: a shorter tag is a prefix of the right one.
+    const empty = keys.seal(Buffer.alloc(0), 'alice');
+    expect(keys.open(empty, 'alice')).to.deep.equal(Buffer.alloc(0));
+    for (const tagBytes of [4, 8, 12]) expect(keys.open(empty.subarray(0, IV_BYTES + tagBytes), 'alice'), `${tagBytes}-byte tag`).to.equal(undefined);
   });
 });

@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { showFormAgain } from '../middleware/errors.js';
 import type { Notices } from '../middleware/notice.js';
 import { authEvent, type IdTag } from '../middleware/requestLog.js';
+import { tooMany } from '../middleware/throttle.js';
 import { field, invalidAccountForm } from '../middleware/validate.js';
 import type { TwoFactorService } from '../services/twoFactor.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
@@ -30,6 +31,12 @@ export function createTwoFactorController({
     if (wantsJson(req)) throw new HttpError(401, 'loginCode.ended');
     notices.set(res, 'waitingLoginEnded');
     res.redirect(303, '/user/login');
+  }
+
+  /** The account's wrong codes across all networks are spent: 429 for its codes and its new waiting logins alike. */
+  function codesSpent(req: Request, userId: string, waitMs: number): never {
+    authEvent(req, 'login.throttled', { idTag: idTag(userId), waitMs, limit: 'account_codes' });
+    throw tooMany(waitMs);
   }
 
   return {
@@ -71,8 +78,9 @@ export function createTwoFactorController({
     async secondStepIfEnrolled(req: Request, res: Response, next: NextFunction) {
       const account = res.locals.account!;
       if (!account.hasTotp || account.locked) return next();
-      const [ref] = await Promise.all([twoFactor.beginLogin(account, safeNextPath(req.body.next) ?? ''), res.locals.loginReleased]);
-      waitingCookie.set(res, ref);
+      const [begun] = await Promise.all([twoFactor.beginLogin(account, safeNextPath(req.body.next) ?? ''), res.locals.loginReleased]);
+      if ('waitMs' in begun) return codesSpent(req, account.id, begun.waitMs);
+      waitingCookie.set(res, begun.ref);
       authEvent(req, 'login.second_factor', { user: account.id });
       if (wantsJson(req)) res.status(401).json({ success: false, msg: res.locals.t('loginCode.needed'), errors: {}, secondFactor: 'totp' });
       else res.redirect(303, '/user/login/2fa');
@@ -84,12 +92,13 @@ export function createTwoFactorController({
       res.render('login-code', { errors: {} });
     },
 
-    /** Counts the try against the waiting login (five at most) before the throttle and the check. */
+    /** Counts the try against the waiting login (five at most) and the account before the throttle and the check. */
     async reserveTry(req: Request, res: Response, next: NextFunction) {
       const ref = waitingCookie.read(req);
-      const login = ref && (await twoFactor.reserveTry(ref));
-      if (!ref || !login) return toLogin(req, res);
-      res.locals.waitingLogin = { ref, login };
+      const reserved = ref && (await twoFactor.reserveTry(ref));
+      if (!ref || !reserved || 'gone' in reserved) return toLogin(req, res);
+      if ('waitMs' in reserved) return codesSpent(req, ref.userId, reserved.waitMs);
+      res.locals.waitingLogin = { ref, login: reserved.login };
       next();
     },
 

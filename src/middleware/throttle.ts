@@ -5,7 +5,7 @@ import { HttpError } from '../utils/httpError.js';
 import { authEvent, type IdTag } from './requestLog.js';
 
 /** 429 with Retry-After, and a message that says how long to wait. */
-function tooMany(waitMs: number): HttpError {
+export function tooMany(waitMs: number): HttpError {
   const params = { minutes: Math.max(1, Math.ceil(waitMs / 60_000)) };
   return new HttpError(429, 'throttle.wait', { params, headers: { 'Retry-After': String(Math.ceil(waitMs / 1000)) } });
 }

@@ -41,6 +41,10 @@ export const CHALLENGE_TTL_MS = 5 * 60_000;
 
 const transportsOf = (row: PasskeyRow) => (row.transports ? row.transports.split(',') : []);
 
+// The column is ASCII (base64url, at most 1400): any other value is no passkey, and MySQL would refuse to compare it.
+const CREDENTIAL_ID = /^[A-Za-z0-9_-]{1,1400}$/;
+const isCredentialId = (value: string) => CREDENTIAL_ID.test(value);
+
 export type PasskeyModel = ReturnType<typeof createPasskeyModel>;
 
 export function createPasskeyModel(db: Db, redis: Redis, keyPrefix: string) {
@@ -79,6 +83,7 @@ export function createPasskeyModel(db: Db, redis: Redis, keyPrefix: string) {
     },
 
     async find(credentialId: string): Promise<StoredPasskey | undefined> {
+      if (!isCredentialId(credentialId)) return undefined;
       const sql = `SELECT p.credential_id, u.id AS user_id, p.user_handle, p.public_key, p.counter, p.transports
         FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE p.credential_id = ?`;
       const [rows] = await mysqlCall(() => db.execute<PasskeyRow[]>(statement(sql), [credentialId]));
@@ -107,6 +112,7 @@ export function createPasskeyModel(db: Db, redis: Redis, keyPrefix: string) {
 
     /** Removes a passkey of this account only; false when the account has no such passkey. */
     async remove(userId: string, credentialId: string): Promise<boolean> {
+      if (!isCredentialId(credentialId)) return false;
       const sql = 'DELETE p FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE u.id = ? AND p.credential_id = ?';
       return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [userId, credentialId])));
     },

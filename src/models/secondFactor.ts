@@ -20,7 +20,7 @@ export type SecondFactorModel = ReturnType<typeof createSecondFactorModel>;
 
 /** The TOTP columns of `users` and the `recovery_codes` table (migration 003-totp). */
 export function createSecondFactorModel(db: Db) {
-  const run = (conn: Db | PoolConnection, sql: string, values: Array<string | number | Buffer>) => conn.execute<ResultSetHeader>(statement(sql), values);
+  const run = (conn: Db | PoolConnection, sql: string, values: Array<string | number | Buffer | null>) => conn.execute<ResultSetHeader>(statement(sql), values);
 
   /** Runs `work` in one transaction: all of it happens, or none. */
   async function inTransaction<T>(work: (conn: PoolConnection) => Promise<T>): Promise<T> {
@@ -50,10 +50,13 @@ export function createSecondFactorModel(db: Db) {
       return row && { secret: row.totp_secret, pendingSecret: row.totp_pending_secret, recoveryCodesLeft: Number(row.codes_left) };
     },
 
-    /** Keeps `sealed` as the secret to confirm, unless there is one already (parallel page loads agree on the first). */
-    async offerSecret(userId: string, sealed: Buffer): Promise<void> {
-      const sql = 'UPDATE users SET totp_pending_secret = ? WHERE id = ? AND totp_secret IS NULL AND totp_pending_secret IS NULL';
-      await mysqlCall(() => run(db, sql, [sealed, userId]));
+    /**
+     * Keeps `sealed` as the secret to confirm in place of `replacing` (none, or one that no longer opens), unless
+     * another took its place first (parallel page loads agree on the first).
+     */
+    async offerSecret(userId: string, sealed: Buffer, replacing: Buffer | null): Promise<void> {
+      const sql = 'UPDATE users SET totp_pending_secret = ? WHERE id = ? AND totp_secret IS NULL AND totp_pending_secret <=> ?';
+      await mysqlCall(() => run(db, sql, [sealed, userId, replacing]));
     },
 
     /**

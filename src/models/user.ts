@@ -69,15 +69,26 @@ export function createUserModel(db: Db) {
       }
     },
 
+    /** The same password, hashed with new parameters. */
     async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
       await mysqlCall(() => db.execute(statement('UPDATE users SET password_hash = ? WHERE id = ?'), [passwordHash, id]));
     },
 
-    /** True while the account still exists, is not locked, and has the password hash it had when it was read. */
+    /** A new password; the TOTP secret offered for enrolment goes too (whoever read it with a stolen session must not hold the future key). */
+    async changePassword(id: string, passwordHash: string): Promise<void> {
+      const sql = 'UPDATE users SET password_hash = ?, totp_pending_secret = NULL WHERE id = ?';
+      await mysqlCall(() => db.execute(statement(sql), [passwordHash, id]));
+    },
+
+    /**
+     * True while the account still exists, is not locked, and has the password hash and the TOTP state it had when it
+     * was read (a password login under way when TOTP is turned on must not finish without a code).
+     */
     async unchanged(account: User): Promise<boolean> {
-      const sql = 'SELECT password_hash, locked_at FROM users WHERE id = ?';
+      const sql = 'SELECT password_hash, locked_at, totp_secret IS NOT NULL AS totp_on FROM users WHERE id = ?';
       const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [account.id]));
-      return rows.length === 1 && rows[0].locked_at === null && rows[0].password_hash === account.passwordHash;
+      const [row] = rows;
+      return rows.length === 1 && row.locked_at === null && row.password_hash === account.passwordHash && (row.totp_on === 1) === account.hasTotp;
     },
 
     /** Makes the account an administrator or not; false for an unknown id. */

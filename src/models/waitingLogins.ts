@@ -5,28 +5,37 @@ import { redisCall } from './storeErrors.js';
 
 // A login waiting for its second factor: one hash per waiting login, named by a hash of the random token its
 // cookie carries, under the user's {userId} hash tag. Fields: uid, next, pw (a fingerprint of the password hash
-// the first step checked), tries (codes tried so far, counted before each is checked).
+// the first step checked), tries (codes tried so far, counted before each is checked). Beside them, per account,
+// a counter of wrong codes across all its waiting logins and networks (each counted code renews its window).
 
-// KEYS[1] the record; ARGV: uid, next, pw, ttl ms.
+// KEYS[1] the record, KEYS[2] the account's wrong codes; ARGV: uid, next, pw, ttl ms, the most wrong codes.
+// Returns 0 (begun), or the wait in ms while the account's wrong codes are spent.
 const BEGIN = luaScript(`
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[5]) then return math.max(1, redis.call('PTTL', KEYS[2])) end
 redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'next', ARGV[2], 'pw', ARGV[3], 'tries', 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
+return 0
 `);
 
-// Counts a code before it is checked, so parallel guesses cannot outrun the limit. ARGV[1] the most tries.
-// Returns {uid, next, pw}, or {} when the waiting login is gone or has no try left.
+// Counts a code before it is checked, against the waiting login and the account, so parallel guesses from any
+// number of networks cannot outrun either limit. ARGV: the most tries, the most wrong codes, their window ms.
+// Returns {uid, next, pw}; {} when the waiting login is gone or has no try left; the wait in ms while the account's are spent.
 const RESERVE = luaScript(`
 local s = redis.call('HMGET', KEYS[1], 'uid', 'next', 'pw', 'tries')
 if not s[1] or tonumber(s[4]) >= tonumber(ARGV[1]) then return {} end
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[2]) then return math.max(1, redis.call('PTTL', KEYS[2])) end
 redis.call('HINCRBY', KEYS[1], 'tries', 1)
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return {s[1], s[2], s[3]}
 `);
 
-// How a reserved try ended. ARGV[1]: 'right' takes the waiting login (1 for exactly one caller); 'refund' gives the
-// try back (an outage); 'wrong' keeps it and ends the waiting login when no try is left (0 then). ARGV[2] the most tries.
+// How a reserved try ended. ARGV[1]: 'right' takes the waiting login (1 for exactly one caller) and clears the
+// account's wrong codes; 'refund' gives the try back to both (an outage); 'wrong' keeps it and ends the waiting
+// login when no try is left (0 then). ARGV[2] the most tries.
 const SETTLE = luaScript(`
-if ARGV[1] == 'right' then return redis.call('DEL', KEYS[1]) end
+if ARGV[1] == 'right' then redis.call('DEL', KEYS[2]) return redis.call('DEL', KEYS[1]) end
+if ARGV[1] == 'refund' and tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[1] == 'refund' then redis.call('HINCRBY', KEYS[1], 'tries', -1) return 1 end
 if tonumber(redis.call('HGET', KEYS[1], 'tries')) >= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) return 0 end
@@ -49,32 +58,52 @@ export interface WaitingLoginRef {
 
 export type TryOutcome = 'right' | 'wrong' | 'refund';
 
+/** A reserved try: the waiting login; `gone` when it is over; `waitMs` while the account's wrong codes are spent. */
+export type ReservedTry = { login: WaitingLogin } | { gone: true } | { waitMs: number };
+
+export interface WaitingLoginOptions {
+  keyPrefix: string;
+  ttlMs: number;
+  /** Codes one waiting login allows. */
+  maxTries: number;
+  /** Wrong codes one account allows across all its waiting logins and networks, each renewing `wrongCodesWindowMs`. */
+  maxWrongCodes: number;
+  wrongCodesWindowMs: number;
+}
+
 export type WaitingLogins = ReturnType<typeof createWaitingLogins>;
 
-export function createWaitingLogins(redis: Redis, options: { keyPrefix: string; ttlMs: number; maxTries: number }) {
+export function createWaitingLogins(redis: Redis, options: WaitingLoginOptions) {
   const keyOf = ({ userId, token }: WaitingLoginRef) =>
     `${options.keyPrefix}waiting-login:{${userId}}:${createHash('sha256').update(token).digest('base64url')}`;
+  const wrongCodesKey = (userId: string) => `${options.keyPrefix}wrong-codes:{${userId}}`;
+  const keysOf = (ref: WaitingLoginRef) => [keyOf(ref), wrongCodesKey(ref.userId)];
 
   return {
-    async begin(login: WaitingLogin): Promise<WaitingLoginRef> {
+    /** A new waiting login, or the wait in ms while the account's wrong codes are spent. */
+    async begin(login: WaitingLogin): Promise<{ ref: WaitingLoginRef } | { waitMs: number }> {
       const ref = { userId: login.userId, token: randomBytes(24).toString('base64url') };
-      await BEGIN(redis, [keyOf(ref)], [login.userId, login.next, login.passwordFingerprint, String(options.ttlMs)]);
-      return ref;
+      const args = [login.userId, login.next, login.passwordFingerprint, String(options.ttlMs), String(options.maxWrongCodes)];
+      const waitMs = Number(await BEGIN(redis, keysOf(ref), args));
+      return waitMs === 0 ? { ref } : { waitMs };
     },
 
     async exists(ref: WaitingLoginRef): Promise<boolean> {
       return (await redisCall(() => redis.exists(keyOf(ref)))) === 1;
     },
 
-    /** Counts one try; undefined when the waiting login is over (expired, finished, or out of tries). */
-    async reserveTry(ref: WaitingLoginRef): Promise<WaitingLogin | undefined> {
-      const [userId, next, passwordFingerprint] = (await RESERVE(redis, [keyOf(ref)], [String(options.maxTries)])) as string[];
-      return userId === ref.userId ? { userId, next: next ?? '', passwordFingerprint: passwordFingerprint ?? '' } : undefined;
+    /** Counts one try against the waiting login and the account, before the code is checked. */
+    async reserveTry(ref: WaitingLoginRef): Promise<ReservedTry> {
+      const args = [options.maxTries, options.maxWrongCodes, options.wrongCodesWindowMs].map(String);
+      const reply = await RESERVE(redis, keysOf(ref), args);
+      if (typeof reply === 'number') return { waitMs: reply };
+      const [userId, next, passwordFingerprint] = reply as string[];
+      return userId === ref.userId ? { login: { userId, next: next ?? '', passwordFingerprint: passwordFingerprint ?? '' } } : { gone: true };
     },
 
     /** Settles a reserved try; false when the waiting login is over after it (or, for `right`, another request took it). */
     async settleTry(ref: WaitingLoginRef, outcome: TryOutcome): Promise<boolean> {
-      return (await SETTLE(redis, [keyOf(ref)], [outcome, String(options.maxTries)])) === 1;
+      return (await SETTLE(redis, keysOf(ref), [outcome, String(options.maxTries)])) === 1;
     },
   };
 }

@@ -50,7 +50,14 @@ export function twoFactorArea(deps: {
   const twoFactor = createTwoFactorService({
     ...deps,
     secondFactor: createSecondFactorModel(deps.db),
-    waitingLogins: createWaitingLogins(deps.redis, { keyPrefix: config.redisKeyPrefix, ttlMs: WAITING_LOGIN_MS, maxTries: WAITING_LOGIN_TRIES }),
+    waitingLogins: createWaitingLogins(deps.redis, {
+      keyPrefix: config.redisKeyPrefix,
+      ttlMs: WAITING_LOGIN_MS,
+      maxTries: WAITING_LOGIN_TRIES,
+      // Across all networks: rotating addresses (IPv6 /64s) buys no more guesses than this.
+      maxWrongCodes: config.login.maxFailures * 2,
+      wrongCodesWindowMs: config.login.failureWindowMs,
+    }),
     keys: createSecondFactorKeys(config.secrets.totp),
   });
   const waitingCookie = createWaitingLoginCookie(config.isProduction, WAITING_LOGIN_MS);

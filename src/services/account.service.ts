@@ -65,7 +65,7 @@ export function createAccountService({
       // The others end first, so that an outage leaves nothing half done that matters; and again at the end,
       // for a login with the old password that was in flight meanwhile.
       await sessions.revokeAll(account.id, input.user.sid);
-      await users.updatePasswordHash(account.id, passwordHash);
+      await users.changePassword(account.id, passwordHash);
       const issued = await auth.startSession(account, input.carried, input.client);
       await sessions.revokeAll(account.id, issued.user.sid);
       return issued;

@@ -60,7 +60,8 @@ export function createPasskeyService({ passkeys, users, auth }: { passkeys: Pass
       expectedOrigin: rp.origins,
       expectedRPID: rp.rpId,
       credential: { id: stored.credentialId, publicKey: new Uint8Array(stored.publicKey), counter: stored.counter },
-      requireUserVerification: false,
+      // The passkey stands in for the password and TOTP: the device must have verified its user (PIN, biometrics).
+      requireUserVerification: true,
     }).catch(() => undefined);
     if (!verification?.verified) throw loginFailed();
     // Of parallel uses of one assertion (or a cloned authenticator's) only one moves the counter.
@@ -115,9 +116,9 @@ export function createPasskeyService({ passkeys, users, auth }: { passkeys: Pass
       });
     },
 
-    /** Options for a login with any passkey of this site (discoverable credentials): a fresh single-use challenge. */
+    /** Options for a login with any passkey of this site (discoverable credentials, user verified): a fresh single-use challenge. */
     async loginOptions(rp: RelyingParty): Promise<PublicKeyCredentialRequestOptionsJSON> {
-      const options = await generateAuthenticationOptions({ rpID: rp.rpId, userVerification: 'preferred' });
+      const options = await generateAuthenticationOptions({ rpID: rp.rpId, userVerification: 'required' });
       await passkeys.saveLoginChallenge(options.challenge);
       return options;
     },

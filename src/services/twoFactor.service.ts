@@ -4,7 +4,7 @@ import type { SettleAttempt } from '../models/rateLimits.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import type { SecondFactorModel } from '../models/secondFactor.js';
 import type { User, UserModel } from '../models/user.js';
-import type { WaitingLogin, WaitingLoginRef, WaitingLogins } from '../models/waitingLogins.js';
+import type { ReservedTry, WaitingLogin, WaitingLoginRef, WaitingLogins } from '../models/waitingLogins.js';
 import { HttpError } from '../utils/httpError.js';
 import type { Passwords } from '../utils/password.js';
 import { base32Of, groupRecoveryCode, matchingStep, newRecoveryCodes, newTotpSecret, readCode, totpUri, type SecondFactorKeys } from '../utils/secondFactor.js';
@@ -46,19 +46,27 @@ export function createTwoFactorService({
     if (!code) return false;
     if ('recovery' in code) return secondFactor.useRecoveryCode(userId, keys.hashRecoveryCode(userId, code.recovery));
     const stored = (await secondFactor.read(userId))?.secret;
-    const key = stored ? keys.openOrUndefined(stored, userId) : undefined;
+    const key = stored ? keys.open(stored, userId) : undefined;
     const step = key ? matchingStep(key, code.totp) : undefined;
     return step !== undefined && secondFactor.acceptStep(userId, step);
   }
 
-  /** The secret offered for enrolment: the same one until it is confirmed, kept encrypted. */
-  async function pendingSecret(userId: string): Promise<Buffer | undefined> {
-    let state = await secondFactor.read(userId);
-    if (state && !state.secret && !state.pendingSecret) {
-      await secondFactor.offerSecret(userId, keys.seal(newTotpSecret(), userId));
-      state = await secondFactor.read(userId);
-    }
-    return state?.secret || !state?.pendingSecret ? undefined : state.pendingSecret;
+  /**
+   * The secret offered for enrolment, sealed (as stored) and open: the same one until it is confirmed. Undefined when
+   * TOTP is on. One that no longer opens (another TOTP_ENCRYPTION_KEY) is replaced, as a missing one is offered.
+   */
+  async function pendingSecret(userId: string): Promise<{ sealed: Buffer; key: Buffer } | undefined> {
+    const opened = (sealed: Buffer | null | undefined) => {
+      const key = sealed ? keys.open(sealed, userId) : undefined;
+      return sealed && key ? { sealed, key } : undefined;
+    };
+    const state = await secondFactor.read(userId);
+    if (!state || state.secret) return undefined;
+    const pending = opened(state.pendingSecret);
+    if (pending) return pending;
+    // Parallel page loads agree on the first fresh secret stored.
+    await secondFactor.offerSecret(userId, keys.seal(newTotpSecret(), userId), state.pendingSecret);
+    return opened((await secondFactor.read(userId))?.pendingSecret);
   }
 
   /** After the code: the account must still be the one the password was checked for, unlocked. */
@@ -73,9 +81,9 @@ export function createTwoFactorService({
     async page(user: AuthUser): Promise<TwoFactorPage> {
       const state = await secondFactor.read(user.id);
       if (state?.secret) return { enabled: true, recoveryCodesLeft: state.recoveryCodesLeft };
-      const stored = await pendingSecret(user.id);
-      if (!stored) throw new HttpError(409, 'twoFactor.changed');
-      const key = keys.open(stored, user.id);
+      const pending = await pendingSecret(user.id);
+      if (!pending) throw new HttpError(409, 'twoFactor.changed');
+      const { key } = pending;
       const uri = totpUri(key, user.id);
       return { enabled: false, secret: base32Of(key), uri, qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' }) };
     },
@@ -85,13 +93,13 @@ export function createTwoFactorService({
      * Returns the recovery codes (grouped, shown once), or undefined for a wrong code.
      */
     async enable(user: AuthUser, code: string): Promise<string[] | undefined> {
-      const stored = await pendingSecret(user.id);
+      const pending = await pendingSecret(user.id);
       const totp = readCode(code);
-      const step = stored && totp && 'totp' in totp ? matchingStep(keys.open(stored, user.id), totp.totp) : undefined;
-      if (!stored || step === undefined) return undefined;
+      const step = pending && totp && 'totp' in totp ? matchingStep(pending.key, totp.totp) : undefined;
+      if (!pending || step === undefined) return undefined;
       const codes = newRecoveryCodes();
       const hashes = codes.map((recovery) => keys.hashRecoveryCode(user.id, recovery));
-      if (!(await secondFactor.enable(user.id, stored, step, hashes))) return undefined;
+      if (!(await secondFactor.enable(user.id, pending.sealed, step, hashes))) return undefined;
       await sessions.revokeAll(user.id, user.sid);
       return codes.map(groupRecoveryCode);
     },
@@ -104,14 +112,14 @@ export function createTwoFactorService({
       return account !== undefined;
     },
 
-    /** After the right password of an account with TOTP: a waiting login bound to the account and to `next`. */
-    beginLogin: (account: User, next: string): Promise<WaitingLoginRef> =>
+    /** After the right password of an account with TOTP: a waiting login bound to the account and to `next` (or a wait while its wrong codes are spent). */
+    beginLogin: (account: User, next: string): Promise<{ ref: WaitingLoginRef } | { waitMs: number }> =>
       waitingLogins.begin({ userId: account.id, next, passwordFingerprint: fingerprint(account.passwordHash) }),
 
     isWaiting: (ref: WaitingLoginRef): Promise<boolean> => waitingLogins.exists(ref),
 
-    /** Counts a code against the waiting login's five tries before it is checked. */
-    reserveTry: (ref: WaitingLoginRef): Promise<WaitingLogin | undefined> => waitingLogins.reserveTry(ref),
+    /** Counts a code against the waiting login's five tries and the account's wrong codes before it is checked. */
+    reserveTry: (ref: WaitingLoginRef): Promise<ReservedTry> => waitingLogins.reserveTry(ref),
 
     /**
      * The second step, after reserveTry and the login throttle's reservation (`settle`): a wrong code stays

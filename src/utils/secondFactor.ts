@@ -9,6 +9,8 @@ export const RECOVERY_CODE_COUNT = 10;
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+// Pinned on both sides: without it a decipher accepts a truncated tag (4 bytes are forged in 2^32 tries).
+const GCM = { authTagLength: TAG_BYTES };
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const RECOVERY_CODE_CHARS = 10; // 50 bits each: a keyed hash is enough, no slow hash needed
 
@@ -57,28 +59,24 @@ export function createSecondFactorKeys(masterKey: string) {
   const recovery = derive('recovery code hash');
   const accountData = (accountId: string) => Buffer.from(`totp:${accountId.toLowerCase()}`);
 
-  function open(stored: Buffer, accountId: string): Buffer {
-    const decipher = createDecipheriv('aes-256-gcm', encryption, stored.subarray(0, IV_BYTES)).setAAD(accountData(accountId));
-    decipher.setAuthTag(stored.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(stored.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
-  }
-
   return {
     /** IV, tag and ciphertext in one value. */
     seal(key: Buffer, accountId: string): Buffer {
       const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', encryption, iv).setAAD(accountData(accountId));
+      const cipher = createCipheriv('aes-256-gcm', encryption, iv, GCM).setAAD(accountData(accountId));
       const sealed = Buffer.concat([cipher.update(key), cipher.final()]);
       return Buffer.concat([iv, cipher.getAuthTag(), sealed]);
     },
 
-    /** Throws when the value was changed or belongs to another account. */
-    open,
-
-    /** The same, undefined instead of throwing: a secret moved to another account's row matches no code there. */
-    openOrUndefined(stored: Buffer, accountId: string): Buffer | undefined {
+    /**
+     * The key, or undefined when the value was changed, belongs to another account (a secret moved to another
+     * account's row matches no code there) or was sealed under another TOTP_ENCRYPTION_KEY.
+     */
+    open(stored: Buffer, accountId: string): Buffer | undefined {
       try {
-        return open(stored, accountId);
+        const decipher = createDecipheriv('aes-256-gcm', encryption, stored.subarray(0, IV_BYTES), GCM).setAAD(accountData(accountId));
+        decipher.setAuthTag(stored.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+        return Buffer.concat([decipher.update(stored.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
       } catch {
         return undefined;
       }
