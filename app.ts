@@ -22,6 +22,7 @@ import { createThrottleLogin, createThrottleRegister } from './src/middleware/th
 import { createRateLimits } from './src/models/rateLimits.js';
 import { createUserModel } from './src/models/user.js';
 import { accountRoutes } from './src/routes/account.route.js';
+import type { AreaParts } from './src/routes/areaParts.js';
 import { healthRoutes } from './src/routes/health.route.js';
 import { adminArea } from './src/routes/admin.route.js';
 import { passkeysArea } from './src/routes/passkeys.route.js';
@@ -73,7 +74,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   ];
   // What the feature areas draw on; each takes the parts it names.
   const parts = { config, db, redis, users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, csrf, acceptForm };
-  const areaParts = { ...parts, formToken: csrf.provideToken, readNotice: notices.read };
+  const areaParts: AreaParts = { ...parts, formToken: csrf.provideToken, readNotice: notices.read };
   const twoFactor = twoFactorArea(areaParts);
 
   const app = express();

@@ -1,40 +1,20 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type Request } from 'express';
 import { createPasskeysController } from '../controllers/passkeys.controller.js';
-import type { Db, Redis } from '../config/clients.js';
-import type { Config } from '../config/index.js';
 import { noStore } from '../middleware/headers.js';
 import { requireLogin } from '../middleware/jwt_auth.js';
-import type { Notices } from '../middleware/notice.js';
-import type { IdTag } from '../middleware/requestLog.js';
 import { createThrottlePasskey } from '../middleware/throttle.js';
 import { createPasskeyModel } from '../models/passkeys.js';
-import type { RateLimits } from '../models/rateLimits.js';
-import type { UserModel } from '../models/user.js';
-import type { AuthService } from '../services/auth.service.js';
 import { createPasskeyService } from '../services/passkeys.service.js';
 import { HttpError } from '../utils/httpError.js';
-import type { AuthCookies } from '../utils/authCookies.js';
+import type { AreaParts } from './areaParts.js';
 
 /**
  * Passkeys (mounted under /user): the account's list, adding and removing one, and the login with one. The RP ID
  * is the host name of the site's origin (PUBLIC_ORIGIN, else the request's host as TRUST_PROXY allows).
  */
-export function passkeysArea(deps: {
-  db: Db;
-  redis: Redis;
-  config: Pick<Config, 'redisKeyPrefix'>;
-  users: UserModel;
-  auth: AuthService;
-  limits: RateLimits;
-  idTag: IdTag;
-  cookies: AuthCookies;
-  notices: Notices;
-  jwtAuth: RequestHandler;
-  /** `provideToken` puts a CSRF token on the page; `ownOrigins` are the site's origins as the CSRF check accepts them. */
-  csrf: { provideToken: RequestHandler; ownOrigins: (req: Request) => string[] };
-  /** Refuses cross-site posts, reads the body (form or JSON, 10 kB) and checks the CSRF token. */
-  acceptForm: RequestHandler[];
-}): Router {
+export function passkeysArea(
+  deps: Pick<AreaParts, 'db' | 'redis' | 'config' | 'users' | 'auth' | 'limits' | 'idTag' | 'cookies' | 'notices' | 'jwtAuth' | 'csrf' | 'acceptForm'>,
+): Router {
   const { jwtAuth, acceptForm } = deps;
   const { provideToken: formToken, ownOrigins } = deps.csrf;
   const passkeyModel = createPasskeyModel(deps.db, deps.redis, deps.config.redisKeyPrefix);

@@ -1,24 +1,15 @@
 import { Router, type RequestHandler } from 'express';
-import type { Db, Redis } from '../config/clients.js';
-import type { Config } from '../config/index.js';
 import { createTwoFactorController } from '../controllers/twoFactor.controller.js';
 import { noStore } from '../middleware/headers.js';
 import { redirectLoggedIn, requireLogin } from '../middleware/jwt_auth.js';
-import type { Notices } from '../middleware/notice.js';
-import type { IdTag } from '../middleware/requestLog.js';
 import { createThrottleReauth, createThrottleSecondFactor } from '../middleware/throttle.js';
 import { validateCode, validateDisableTotp } from '../middleware/validate.js';
-import type { RateLimits } from '../models/rateLimits.js';
-import type { RefreshSessions } from '../models/refreshSessions.js';
 import { createSecondFactorModel } from '../models/secondFactor.js';
-import type { UserModel } from '../models/user.js';
 import { createWaitingLogins } from '../models/waitingLogins.js';
-import type { AuthService } from '../services/auth.service.js';
 import { createTwoFactorService } from '../services/twoFactor.service.js';
-import type { AuthCookies } from '../utils/authCookies.js';
-import type { Passwords } from '../utils/password.js';
 import { createSecondFactorKeys } from '../utils/secondFactor.js';
 import { createWaitingLoginCookie } from '../utils/waitingLoginCookie.js';
+import type { AreaParts } from './areaParts.js';
 
 /** A login waits this long for its second factor, and allows this many codes. */
 const WAITING_LOGIN_MS = 5 * 60_000;
@@ -28,24 +19,25 @@ const WAITING_LOGIN_TRIES = 5;
  * TOTP with recovery codes (mounted under /user): enrolment at /2fa, and the second step of a login at
  * /login/2fa. `secondStepIfEnrolled` goes into the password login's route, before its session starts.
  */
-export function twoFactorArea(deps: {
-  config: Config;
-  db: Db;
-  redis: Redis;
-  users: UserModel;
-  sessions: RefreshSessions;
-  auth: AuthService;
-  passwords: Passwords;
-  limits: RateLimits;
-  idTag: IdTag;
-  cookies: AuthCookies;
-  notices: Notices;
-  jwtAuth: RequestHandler;
-  /** Puts a CSRF token on the pages that render a form (and on posts that may render it again). */
-  formToken: RequestHandler;
-  /** Refuses cross-site posts, reads the body (form or JSON, 10 kB) and checks the CSRF token. */
-  acceptForm: RequestHandler[];
-}): { router: Router; secondStepIfEnrolled: RequestHandler } {
+export function twoFactorArea(
+  deps: Pick<
+    AreaParts,
+    | 'config'
+    | 'db'
+    | 'redis'
+    | 'users'
+    | 'sessions'
+    | 'auth'
+    | 'passwords'
+    | 'limits'
+    | 'idTag'
+    | 'cookies'
+    | 'notices'
+    | 'jwtAuth'
+    | 'formToken'
+    | 'acceptForm'
+  >,
+): { router: Router; secondStepIfEnrolled: RequestHandler } {
   const { config, jwtAuth, formToken, acceptForm } = deps;
   const twoFactor = createTwoFactorService({
     ...deps,
