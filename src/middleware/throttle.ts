@@ -46,6 +46,7 @@ export const createThrottleReauth = (limits: RateLimits, idTag: IdTag): RequestH
 /** A login's second step: a wrong code counts as a failed login of the waiting login's account from this network. */
 export const createThrottleSecondFactor = (limits: RateLimits, idTag: IdTag): RequestHandler =>
   createThrottlePassword(limits, idTag, (_req, res) => res.locals.waitingLogin!.login.userId);
+
 // Not a possible id (ids are letters, digits and `_`): passkey logins of a network share one counter of their own.
 const PASSKEY_ATTEMPTS = '#passkey';
 
