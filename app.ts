@@ -19,21 +19,29 @@ import { createJwtAuth } from './src/middleware/jwt_auth.js';
 import { createLocalLogin } from './src/middleware/localLogin.js';
 import { createNotices } from './src/middleware/notice.js';
 import { createThrottleLogin, createThrottleRegister } from './src/middleware/throttle.js';
+import { createConfirmationSteps } from './src/middleware/confirmed.js';
+import { createPasskeyModel } from './src/models/passkeys.js';
 import { createRateLimits } from './src/models/rateLimits.js';
+import { createSecondFactorModel } from './src/models/secondFactor.js';
 import { createUserModel } from './src/models/user.js';
+import { createWrongCodes } from './src/models/wrongCodes.js';
 import { accountRoutes } from './src/routes/account.route.js';
 import type { AreaParts } from './src/routes/areaParts.js';
 import { healthRoutes } from './src/routes/health.route.js';
 import { adminArea } from './src/routes/admin.route.js';
+import { confirmArea } from './src/routes/confirm.route.js';
 import { passkeysArea } from './src/routes/passkeys.route.js';
 import { sessionsRoutes } from './src/routes/sessions.route.js';
 import { twoFactorArea } from './src/routes/twoFactor.route.js';
 import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
+import { createSecondFactorCodes } from './src/services/codes.service.js';
+import { createConfirmation } from './src/services/confirmation.service.js';
 import { createSessionStore } from './src/services/sessionStore.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
 import { NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from './src/utils/inputRules.js';
 import { createPasswords } from './src/utils/password.js';
+import { createSecondFactorKeys } from './src/utils/secondFactor.js';
 import { createJwtUtil } from './src/utils/jwt.js';
 
 const BODY_LIMIT = 10_240;
@@ -63,6 +71,16 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   });
   const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction, publicOrigin: config.publicOrigin });
   const idTag = createIdTag(config.secrets.cookie);
+  const secondFactor = createSecondFactorModel(db);
+  const keys = createSecondFactorKeys(config.secrets.totp);
+  // Across all networks: rotating addresses (IPv6 /64s) buys no more guesses than this.
+  const wrongCodes = createWrongCodes(redis, {
+    keyPrefix: config.redisKeyPrefix,
+    maxWrongCodes: config.login.maxFailures * 2,
+    windowMs: config.login.failureWindowMs,
+  });
+  const codes = createSecondFactorCodes({ secondFactor, keys, wrongCodes });
+  const confirmation = createConfirmation({ users, passwords, sessions, codes, stepUpMs: config.stepUpMs });
   const jwtAuth = createJwtAuth(auth, cookies);
   // Only form posts pay for these: the origin check, the body type, the parsers and the CSRF token.
   const acceptForm = [
@@ -74,7 +92,9 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   ];
   // What the feature areas draw on; each takes the parts it names.
   const parts = { config, db, redis, users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, csrf, acceptForm };
-  const areaParts: AreaParts = { ...parts, formToken: csrf.provideToken, readNotice: notices.read };
+  const factors = { passkeyModel: createPasskeyModel(db, redis, config.redisKeyPrefix), secondFactor, keys, wrongCodes, codes };
+  const proof = { confirmation, confirmationSteps: createConfirmationSteps(confirmation) };
+  const areaParts: AreaParts = { ...parts, ...factors, ...proof, formToken: csrf.provideToken, readNotice: notices.read };
   const twoFactor = twoFactorArea(areaParts);
 
   const app = express();
@@ -116,6 +136,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.use(healthRoutes({ db, redis }));
   app.get('/', (_req, res) => res.redirect('/user/info'));
   app.use('/admin', adminArea(areaParts));
+  app.use('/user', confirmArea(areaParts));
   app.use('/user', accountRoutes(areaParts));
   app.use('/user', twoFactor.router);
   app.use('/user', passkeysArea(areaParts));

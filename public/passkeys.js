@@ -1,4 +1,4 @@
-// Passkeys on the login page and the passkeys page. @simplewebauthn/browser's bundle (loaded first) does the
+// Passkeys on the login page, the passkeys page and the confirm page. @simplewebauthn/browser's bundle (loaded first) does the
 // WebAuthn calls; the pages carry the CSRF token (<meta name="csrf-token">) and their messages (data-*).
 'use strict';
 (() => {
@@ -9,6 +9,9 @@
   /** The site's own refusal, in the person's language. */
   class Refused extends Error {}
 
+  /** This session must be confirmed first: to the confirm page, coming back to this one. */
+  const confirmFirst = () => window.location.assign(`/user/confirm?next=${encodeURIComponent(window.location.pathname)}`);
+
   async function post(path, body = {}) {
     const res = await fetch(path, {
       method: 'POST',
@@ -16,6 +19,7 @@
       body: JSON.stringify(body),
     });
     const answer = await res.json().catch(() => ({}));
+    if (answer.stepUp) confirmFirst();
     if (!res.ok) throw new Refused(answer.msg ?? '');
     return answer;
   }
@@ -52,6 +56,16 @@
       const optionsJSON = await post('/user/login/passkey/options');
       await post('/user/login/passkey', { response: await webauthn.startAuthentication({ optionsJSON }) });
       window.location.assign(login.dataset.next || '/user/info');
+    });
+  }
+
+  const confirm = document.getElementById('passkey-confirm');
+  if (confirm && supported) {
+    confirm.hidden = false;
+    onSubmit(confirm, async () => {
+      const optionsJSON = await post('/user/confirm/passkey/options');
+      await post('/user/confirm/passkey', { response: await webauthn.startAuthentication({ optionsJSON }) });
+      window.location.assign(confirm.dataset.next || '/user/info');
     });
   }
 

@@ -133,7 +133,7 @@ describe('passkeys in a real browser (headless Chromium with a CDP virtual authe
     await page.goto(`${base}/user/passkeys?lang=ko`);
     expect(await page.locator('li.passkey time').count()).to.equal(2); // created and last used
     await expectAccessible(page, 'passkeys, one (ko)');
-    await page.click('li.passkey button');
+    await page.click('li.passkey form[action="/user/passkeys/remove"] button');
     await page.waitForSelector('.notice');
     expect(await page.textContent('.notice')).to.equal(ko('passkeys.notice.removed'));
     expect(await page.locator('li.passkey').count()).to.equal(0);

@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { expect } from 'chai';
+import jwt from 'jsonwebtoken';
 import type { RowDataPacket } from 'mysql2/promise';
 import { Secret, TOTP, URI } from 'otpauth';
 import request from 'supertest';
@@ -34,6 +35,9 @@ const someIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)
  * step boundary on the way, both are still within the one step of drift allowed, and the login's is still later.
  */
 const codeAt = (secret: string, ahead: number) => TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: Date.now() + ahead * STEP_MS });
+/** The Redis hash of the session a user's access token names (models/refreshSessions.ts). */
+const sessionKeyOf = (user: { id: string; accessToken: string }) =>
+  `${redisKeyPrefix}session:{${user.id}}:${(jwt.decode(user.accessToken) as { sid: string }).sid}`;
 const cookieOf = (name: string, value: string) => `${name}=${encodeURIComponent(value)}`;
 const noticeOf = (res: request.Response) => cookieOf('notice', setCookies(res).notice.value);
 
@@ -135,7 +139,7 @@ describe('two-step verification (TOTP and recovery codes)', function () {
     it('a pending secret that no longer opens (another TOTP_ENCRYPTION_KEY) is replaced by a fresh one: 200, and the new secret enables TOTP', async () => {
       const user = await loggedInUser(app);
       const before = secretOnPage((await request(app).get('/user/2fa').set('Cookie', cookieHeader(user))).text)!;
-      await db.query('UPDATE users SET totp_pending_secret = ? WHERE id = ?', [randomBytes(48), user.id]);
+      await redis.hSet(sessionKeyOf(user), 'totpOffered', `${Date.now()} ${randomBytes(48).toString('base64')}`);
       const pages = await Promise.all([1, 2, 3].map(() => request(app).get('/user/2fa?lang=en').set('Cookie', cookieHeader(user))));
       expect(pages.map((page) => page.status)).to.deep.equal([200, 200, 200]);
       const secrets = new Set(pages.map((page) => secretOnPage(page.text)));
@@ -412,10 +416,13 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       const disable = (fields: Record<string, string>) => postTo(app, '/user/2fa/disable', cookieHeader(user)).set('X-Forwarded-For', someIp()).send(fields);
       const wrongPassword = await disable({ password: 'not my password', code: user.recoveryCodes[0] });
       expect(wrongPassword.status).to.equal(400);
-      expect(wrongPassword.text).to.include(ko('twoFactor.disableWrong'));
+      expect(wrongPassword.text).to.include(ko('confirm.wrongPassword'));
       const wrongCode = await disable({ password: PASSWORD, code: '000000' });
       expect(wrongCode.status).to.equal(400);
-      expect((await disable({ password: PASSWORD, code: '' })).status).to.equal(400);
+      expect(wrongCode.text).to.include(ko('twoFactor.wrongCode'));
+      const noCode = await disable({ password: PASSWORD, code: '' });
+      expect(noCode.status).to.equal(400);
+      expect(noCode.text).to.include(ko('twoFactor.codeRequired'));
       expect((await request(app).get('/user/2fa').set('Cookie', cookieHeader(user))).text).to.include(ko('twoFactor.codesLeft', { count: 10 }));
 
       const off = await disable({ password: PASSWORD, code: codeAt(user.secret, 1) });
@@ -466,8 +473,10 @@ describe('two-step verification (TOTP and recovery codes)', function () {
   it('deleting the account deletes its recovery codes', async () => {
     const user = await enrolledUser();
     const [[{ pk }]] = await db.query<RowDataPacket[]>('SELECT pk FROM users WHERE id = ?', [user.id]);
-    const res = await postTo(app, '/user/delete', cookieHeader(user)).set('X-Forwarded-For', someIp()).send({ password: PASSWORD });
-    expect(res.status).to.equal(303);
+    const res = await postTo(app, '/user/delete', cookieHeader(user))
+      .set('X-Forwarded-For', someIp())
+      .send({ password: PASSWORD, code: user.recoveryCodes[0] });
+    expect(res.status, res.text).to.equal(303);
     const [[{ codes }]] = await db.query<RowDataPacket[]>('SELECT COUNT(*) AS codes FROM recovery_codes WHERE user_pk = ?', [pk]);
     expect(Number(codes)).to.equal(0);
   });

@@ -9,7 +9,7 @@ export type RedisCluster = ReturnType<typeof createRedisCluster>;
 /** What the models need of Redis: a single client and a cluster both have it (a cluster routes each call by its first key). */
 export type Redis = Pick<
   RedisCluster,
-  'evalSha' | 'eval' | 'set' | 'getDel' | 'zRange' | 'exists' | 'hGetAll' | 'zRangeByScoreWithScores' | 'ping' | 'isOpen' | 'close'
+  'evalSha' | 'eval' | 'set' | 'getDel' | 'zRange' | 'exists' | 'hGetAll' | 'hmGet' | 'hDel' | 'zRangeByScoreWithScores' | 'ping' | 'isOpen' | 'close'
 >;
 /** The listening connection for ended sessions: `ready` after every (re)connect, then SUBSCRIBE. */
 export interface Subscriber {

@@ -17,6 +17,8 @@ export interface Config {
   sessionIdleMs: number;
   refreshReuseGraceMs: number;
   maxSessionsPerUser: number;
+  /** How long a session stays confirmed ("it's you") after its login or a /user/confirm. */
+  stepUpMs: number;
   login: { maxFailures: number; failureWindowMs: number; ipMaxFailures: number };
   registerMaxPerIp: number;
   /** Password hashes computed at once in this process; more wait in a short queue. */
@@ -90,6 +92,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleMs: duration('SESSION_IDLE_TTL', '7d'),
     refreshReuseGraceMs: duration('REFRESH_REUSE_GRACE', '10s'),
     maxSessionsPerUser: integer('MAX_SESSIONS_PER_USER', 10, 1, 1000),
+    stepUpMs: duration('STEP_UP_TTL', '10m'),
     login: {
       maxFailures: integer('LOGIN_MAX_FAILURES', 5, 1, 1000),
       failureWindowMs: duration('LOGIN_FAILURE_WINDOW', '15m'),
@@ -107,6 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.accessTtlMs < 1000) problems.push('ACCESS_TOKEN_TTL must be at least 1s');
   if (config.refreshTtlMs <= config.accessTtlMs) problems.push('REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL');
   if (config.sessionIdleMs < 1000) problems.push('SESSION_IDLE_TTL must be at least 1s');
+  if (config.stepUpMs <= 0) problems.push('STEP_UP_TTL must be longer than 0');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

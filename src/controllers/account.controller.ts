@@ -2,23 +2,16 @@ import type { Request, Response } from 'express';
 import type { Notices } from '../middleware/notice.js';
 import { showFormAgain } from '../middleware/errors.js';
 import { authEvent } from '../middleware/requestLog.js';
-import { invalidAccountForm } from '../middleware/validate.js';
+import { field } from '../middleware/validate.js';
 import type { AccountService } from '../services/account.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
-import type { HttpError } from '../utils/httpError.js';
 import { clientOf, succeed } from '../utils/http.js';
-import type { MessageKey } from '../utils/i18n.js';
-
-/** 400 with the message on the password field (the attempt stays counted as a failed login). */
-function wrongPassword(res: Response, field: string, message: MessageKey): HttpError {
-  authEvent(res.req, 'reauth.failed', { user: res.locals.user!.id });
-  return invalidAccountForm({ [field]: message });
-}
+import { refusedProof } from './refusedProof.js';
 
 /** The account pages; they run after jwt_auth and requireLogin, the POSTs after validation and the throttle. */
 export function createAccountController({ account, cookies, notices }: { account: AccountService; cookies: AuthCookies; notices: Notices }) {
   return {
-    /** A failure the person can correct shows the form again; nothing is kept, every field is a password. */
+    /** A failure the person can correct shows the form again; nothing is kept, every field is a password or a code. */
     passwordFormAgain: showFormAgain('password'),
     deleteFormAgain: showFormAgain('delete'),
 
@@ -31,17 +24,18 @@ export function createAccountController({ account, cookies, notices }: { account
     },
 
     async changePassword(req: Request, res: Response) {
-      const { currentPassword, password: newPassword } = req.body;
       const user = res.locals.user!;
-      const issued = await account.changePassword({
+      const changed = await account.changePassword({
         user,
-        currentPassword,
-        newPassword,
+        currentPassword: field(req, 'currentPassword'),
+        code: field(req, 'code'),
+        newPassword: field(req, 'password'),
         carried: cookies.read(req),
         client: clientOf(req),
         settle: res.locals.settleAttempt!,
       });
-      if (!issued) throw wrongPassword(res, 'currentPassword', 'password.currentWrong');
+      if (!('issued' in changed)) throw refusedProof(req, changed, { field: 'currentPassword', message: 'password.currentWrong' });
+      const { issued } = changed;
       cookies.set(res, issued.tokens, issued.expiresAtMs);
       authEvent(req, 'password.changed', { user: user.id, sid: issued.user.sid });
       notices.set(res, 'passwordChanged');
@@ -50,9 +44,8 @@ export function createAccountController({ account, cookies, notices }: { account
 
     async deleteAccount(req: Request, res: Response) {
       const user = res.locals.user!;
-      if (!(await account.deleteAccount({ user, password: req.body.password, settle: res.locals.settleAttempt! }))) {
-        throw wrongPassword(res, 'password', 'delete.wrongPassword');
-      }
+      const deleted = await account.deleteAccount({ user, password: field(req, 'password'), code: field(req, 'code'), settle: res.locals.settleAttempt! });
+      if (!('deleted' in deleted)) throw refusedProof(req, deleted, { field: 'password', message: 'delete.wrongPassword' });
       authEvent(req, 'account.deleted', { user: user.id });
       cookies.clear(res);
       notices.set(res, 'accountDeleted');

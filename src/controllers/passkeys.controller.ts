@@ -6,13 +6,14 @@ import type { AuthCookies } from '../utils/authCookies.js';
 import { formatDateTime } from '../utils/dateTime.js';
 import { clientOf, succeed } from '../utils/http.js';
 import { HttpError } from '../utils/httpError.js';
+import type { MessageKey } from '../utils/i18n.js';
 import { checkName } from '../utils/inputRules.js';
 
-/** The passkey name typed on the page: optional; when given, the rules of a person's name. */
-function passkeyName(value: unknown): string {
+/** The passkey name typed on the page, by the rules of a person's name; optional when adding one. */
+function passkeyName(value: unknown, failure: MessageKey, optional: boolean): string {
   const name = (typeof value === 'string' ? value : '').trim().normalize('NFC');
-  const problem = name === '' ? undefined : checkName(name);
-  if (problem) throw new HttpError(400, 'passkeys.addFailed', { errors: { name: problem } });
+  const problem = name === '' && optional ? undefined : checkName(name);
+  if (problem) throw new HttpError(400, failure, { errors: { name: problem } });
   return name;
 }
 
@@ -40,11 +41,21 @@ export function createPasskeysController({
 
     async register(req: Request, res: Response) {
       const user = res.locals.user!;
-      const name = passkeyName(req.body.name);
+      const name = passkeyName(req.body.name, 'passkeys.addFailed', true);
       if (!(await passkeys.register(user, relyingParty(req), req.body.response, name))) throw new HttpError(400, 'passkeys.addFailed');
       authEvent(req, 'passkey.added', { user: user.id });
       notices.set(res, 'passkeyAdded');
       res.json({ success: true });
+    },
+
+    async rename(req: Request, res: Response) {
+      const user = res.locals.user!;
+      const credentialId: unknown = req.body.credentialId;
+      const name = passkeyName(req.body.name, 'passkeys.renameFailed', false);
+      if (typeof credentialId !== 'string' || !(await passkeys.rename(user.id, credentialId, name))) throw new HttpError(404, 'passkeys.notFound');
+      authEvent(req, 'passkey.renamed', { user: user.id });
+      notices.set(res, 'passkeyRenamed');
+      succeed(req, res, '/user/passkeys');
     },
 
     async remove(req: Request, res: Response) {
@@ -58,6 +69,17 @@ export function createPasskeysController({
 
     async loginOptions(req: Request, res: Response) {
       res.json(await passkeys.loginOptions(relyingParty(req)));
+    },
+
+    async confirmOptions(req: Request, res: Response) {
+      res.json(await passkeys.confirmOptions(res.locals.user!, relyingParty(req)));
+    },
+
+    async confirm(req: Request, res: Response) {
+      const user = res.locals.user!;
+      await passkeys.confirm({ user, rp: relyingParty(req), response: req.body.response, settle: res.locals.settleAttempt! });
+      authEvent(req, 'session.confirmed', { user: user.id, sid: user.sid, method: 'passkey' });
+      res.json({ success: true });
     },
 
     async login(req: Request, res: Response) {

@@ -2,13 +2,13 @@ import type { NextFunction, Request, Response } from 'express';
 import { showFormAgain } from '../middleware/errors.js';
 import type { Notices } from '../middleware/notice.js';
 import { authEvent, type IdTag } from '../middleware/requestLog.js';
-import { tooMany } from '../middleware/throttle.js';
 import { field, invalidAccountForm } from '../middleware/validate.js';
 import type { TwoFactorService } from '../services/twoFactor.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
-import { HttpError } from '../utils/httpError.js';
+import { HttpError, tooMany } from '../utils/httpError.js';
 import { clientOf, safeNextPath, succeed, wantsJson } from '../utils/http.js';
 import type { WaitingLoginCookie } from '../utils/waitingLoginCookie.js';
+import { refusedProof } from './refusedProof.js';
 
 /** The /user/2fa pages and the second step of a login. */
 export function createTwoFactorController({
@@ -60,15 +60,23 @@ export function createTwoFactorController({
       if (!recoveryCodes) throw invalidAccountForm({ code: 'twoFactor.wrongCode' });
       authEvent(req, 'totp.enabled', { user: user.id, sid: user.sid });
       if (wantsJson(req)) res.json({ success: true, recoveryCodes });
-      else res.render('two-factor-codes', { recoveryCodes });
+      else res.render('two-factor-codes', { recoveryCodes, renewed: false });
+    },
+
+    /** New recovery codes replace the old ones, shown once as at enrolment. */
+    async renewRecoveryCodes(req: Request, res: Response) {
+      const user = res.locals.user!;
+      const recoveryCodes = await twoFactor.renewRecoveryCodes(user);
+      if (!recoveryCodes) throw new HttpError(409, 'twoFactor.changed');
+      authEvent(req, 'recovery_codes.renewed', { user: user.id, sid: user.sid });
+      if (wantsJson(req)) res.json({ success: true, recoveryCodes });
+      else res.render('two-factor-codes', { recoveryCodes, renewed: true });
     },
 
     async disable(req: Request, res: Response) {
       const user = res.locals.user!;
-      if (!(await twoFactor.disable({ user, password: field(req, 'password'), code: field(req, 'code'), settle: res.locals.settleAttempt! }))) {
-        authEvent(req, 'reauth.failed', { user: user.id });
-        throw invalidAccountForm({ code: 'twoFactor.disableWrong' });
-      }
+      const disabled = await twoFactor.disable({ user, password: field(req, 'password'), code: field(req, 'code'), settle: res.locals.settleAttempt! });
+      if (!('disabled' in disabled)) throw refusedProof(req, disabled, { field: 'password', message: 'confirm.wrongPassword' });
       authEvent(req, 'totp.disabled', { user: user.id });
       notices.set(res, 'twoFactorDisabled');
       succeed(req, res, '/user/2fa');

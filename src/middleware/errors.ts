@@ -63,12 +63,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(err);
     if (!res.locals.t) speak(res, DEFAULT_LANG);
     const { t } = res.locals;
-    const { params, form, headers = {} } = failure.details;
+    const { params, form, headers = {}, json } = failure.details;
     const msg = t(failure.key, params);
     const errors = translateAll(t, failure.details.errors ?? {});
     res.status(failure.status).set(headers);
     if (wantsJson(req)) {
-      res.json({ success: false, msg, errors });
+      res.json({ success: false, msg, errors, ...json });
     } else if (form) {
       res.render(form.view, { msg, errors, values: form.values });
     } else {

@@ -19,6 +19,7 @@ export const NOTICES = {
   waitingLoginEnded: { message: 'loginCode.ended' },
   passkeyAdded: { message: 'passkeys.notice.added' },
   passkeyRemoved: { message: 'passkeys.notice.removed' },
+  passkeyRenamed: { message: 'passkeys.notice.renamed' },
 } as const satisfies Record<string, Notice>;
 
 export type NoticeKey = keyof typeof NOTICES;

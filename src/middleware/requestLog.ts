@@ -48,7 +48,11 @@ export type AuthEvent =
   | 'totp.disabled'
   | 'passkey.added'
   | 'passkey.removed'
-  | 'passkey.login_failed';
+  | 'passkey.login_failed'
+  | 'session.confirmed'
+  | 'recovery_codes.renewed'
+  | 'passkey.options_throttled'
+  | 'passkey.renamed';
 
 /** A structured auth event on the request's own log line context (request id included). */
 export function authEvent(req: Request, event: AuthEvent, fields: Record<string, unknown> = {}): void {

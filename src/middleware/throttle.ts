@@ -1,14 +1,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { RateLimits } from '../models/rateLimits.js';
 import { clientNetwork } from '../utils/http.js';
-import { HttpError } from '../utils/httpError.js';
-import { authEvent, type IdTag } from './requestLog.js';
-
-/** 429 with Retry-After, and a message that says how long to wait. */
-export function tooMany(waitMs: number): HttpError {
-  const params = { minutes: Math.max(1, Math.ceil(waitMs / 60_000)) };
-  return new HttpError(429, 'throttle.wait', { params, headers: { 'Retry-After': String(Math.ceil(waitMs / 1000)) } });
-}
+import { tooMany } from '../utils/httpError.js';
+import { authEvent, type AuthEvent, type IdTag } from './requestLog.js';
 
 /** Whose password a request tries. */
 type AccountOf = (req: Request, res: Response) => string;
@@ -53,12 +47,19 @@ const PASSKEY_ATTEMPTS = '#passkey';
 /** A passkey login names no id: it counts against the network's limits under one id of its own. */
 export const createThrottlePasskey = (limits: RateLimits, idTag: IdTag): RequestHandler => createThrottlePassword(limits, idTag, () => PASSKEY_ATTEMPTS);
 
-/** Counts every registration attempt that passed validation, taken ids included. */
-export function createThrottleRegister(limits: RateLimits): RequestHandler {
+/** Counts each request of one kind per network (`waitMs` spends one); 429 once the window's allowance is spent. */
+function createThrottleByNetwork(waitMsOf: (network: string) => Promise<number>, event: AuthEvent): RequestHandler {
   return async (req, _res, next) => {
-    const wait = await limits.registrationWaitMs(clientNetwork(req));
+    const wait = await waitMsOf(clientNetwork(req));
     if (wait === 0) return next();
-    authEvent(req, 'register.throttled', { waitMs: wait });
+    authEvent(req, event, { waitMs: wait });
     next(tooMany(wait));
   };
 }
+
+/** Counts every registration attempt that passed validation, taken ids included. */
+export const createThrottleRegister = (limits: RateLimits): RequestHandler => createThrottleByNetwork(limits.registrationWaitMs, 'register.throttled');
+
+/** Passkey login options need no login: a network gets so many a minute. */
+export const createThrottlePasskeyOptions = (limits: RateLimits): RequestHandler =>
+  createThrottleByNetwork(limits.passkeyOptionsWaitMs, 'passkey.options_throttled');

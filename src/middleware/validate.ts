@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { HttpError, type FieldErrors } from '../utils/httpError.js';
 import type { MessageKey } from '../utils/i18n.js';
 import { checkNewPassword, checkRegistration, isPlausibleLogin } from '../utils/inputRules.js';
@@ -30,27 +30,30 @@ export const validateLogin: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** A form of the account pages with errors on its fields (every field there is a password). */
+/** A form of the account pages with errors on its fields (every field there is a password or a code). */
 export const invalidAccountForm = (errors: FieldErrors): HttpError => invalid('register.invalid', errors);
 
-/** After requireLogin: the current password, and a new one by the registration's rules for this account's id. */
+/** The proof a form asks for: the password in `passwordField`, and a code when the account has TOTP (`asksCode`). */
+function proofErrors(req: Request, res: Response, passwordField: string, missing: MessageKey): FieldErrors {
+  const errors: FieldErrors = {};
+  if (!field(req, passwordField)) errors[passwordField] = missing;
+  if (res.locals.asksCode && !field(req, 'code').trim()) errors.code = 'twoFactor.codeRequired';
+  return errors;
+}
+
+/** After requireLogin: the proof, and a new password by the registration's rules for this account's id, not the current one. */
 export const validatePasswordChange: RequestHandler = (req, res, next) => {
-  const errors = checkNewPassword(req.body ?? {}, res.locals.user!.id);
-  if (!field(req, 'currentPassword')) errors.currentPassword = 'password.currentRequired';
+  const errors = { ...proofErrors(req, res, 'currentPassword', 'password.currentRequired'), ...checkNewPassword(req.body ?? {}, res.locals.user!.id) };
+  if (!errors.password && field(req, 'password') === field(req, 'currentPassword')) errors.password = 'password.sameAsCurrent';
   next(Object.keys(errors).length > 0 ? invalidAccountForm(errors) : undefined);
 };
 
-export const validateDelete: RequestHandler = (req, _res, next) =>
-  next(field(req, 'password') ? undefined : invalidAccountForm({ password: 'login.passwordRequired' }));
+/** The deletion, turning TOTP off and confirming it's you: the password, and the code when the account has TOTP. */
+export const validateProof: RequestHandler = (req, res, next) => {
+  const errors = proofErrors(req, res, 'password', 'login.passwordRequired');
+  next(Object.keys(errors).length > 0 ? invalidAccountForm(errors) : undefined);
+};
 
 /** A code form (TOTP or recovery code): an empty code costs no try. */
 export const validateCode: RequestHandler = (req, _res, next) =>
   next(field(req, 'code').trim() ? undefined : invalidAccountForm({ code: 'twoFactor.codeRequired' }));
-
-/** Turning TOTP off asks for the password and a code. */
-export const validateDisableTotp: RequestHandler = (req, _res, next) => {
-  const errors: FieldErrors = {};
-  if (!field(req, 'password')) errors.password = 'login.passwordRequired';
-  if (!field(req, 'code').trim()) errors.code = 'twoFactor.codeRequired';
-  next(Object.keys(errors).length > 0 ? invalidAccountForm(errors) : undefined);
-};

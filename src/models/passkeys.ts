@@ -36,7 +36,7 @@ interface PasskeyRow extends RowDataPacket {
   last_used_at: Date | null;
 }
 
-/** A challenge lives this long, and is taken (GETDEL) once. */
+/** A challenge lives this long, and is answered once. */
 export const CHALLENGE_TTL_MS = 5 * 60_000;
 
 const transportsOf = (row: PasskeyRow) => (row.transports ? row.transports.split(',') : []);
@@ -48,9 +48,9 @@ const isCredentialId = (value: string) => CREDENTIAL_ID.test(value);
 export type PasskeyModel = ReturnType<typeof createPasskeyModel>;
 
 export function createPasskeyModel(db: Db, redis: Redis, keyPrefix: string) {
-  // A registration waits under its account's hash tag; a login has no account yet, so its challenge is the key.
+  // A registration waits under its account's hash tag; a spent login or confirm challenge is named by its nonce.
   const registrationKey = (userId: string) => `${keyPrefix}passkey:register:{${userId}}`;
-  const loginKey = (challenge: string) => `${keyPrefix}passkey:login:${challenge}`;
+  const spentKey = (nonce: string) => `${keyPrefix}passkey:spent:${nonce}`;
   const expiration = { type: 'PX', value: CHALLENGE_TTL_MS } as const;
 
   return {
@@ -110,6 +110,13 @@ export function createPasskeyModel(db: Db, redis: Redis, keyPrefix: string) {
       return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [newCounter, credentialId, newCounter, newCounter])));
     },
 
+    /** Renames a passkey of this account only; false when the account has no such passkey. */
+    async rename(userId: string, credentialId: string, name: string): Promise<boolean> {
+      if (!isCredentialId(credentialId)) return false;
+      const sql = 'UPDATE passkeys p JOIN users u ON u.pk = p.user_pk SET p.name = ? WHERE u.id = ? AND p.credential_id = ?';
+      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [name, userId, credentialId])));
+    },
+
     /** Removes a passkey of this account only; false when the account has no such passkey. */
     async remove(userId: string, credentialId: string): Promise<boolean> {
       if (!isCredentialId(credentialId)) return false;
@@ -128,13 +135,13 @@ export function createPasskeyModel(db: Db, redis: Redis, keyPrefix: string) {
       return typeof value === 'string' ? (JSON.parse(value) as { challenge: string; userHandle: string }) : undefined;
     },
 
-    async saveLoginChallenge(challenge: string): Promise<void> {
-      await redisCall(() => redis.set(loginKey(challenge), '1', { expiration }));
-    },
-
-    /** True once per issued, unexpired login challenge. */
-    async takeLoginChallenge(challenge: string): Promise<boolean> {
-      return (await redisCall(() => redis.getDel(loginKey(challenge)))) !== null;
+    /**
+     * Records that a (stateless, utils/challenges.ts) challenge was answered, until it expires anyway: true for the
+     * first answer only, so of parallel answers one passes.
+     */
+    async spendChallenge(nonce: string, expiresAtMs: number): Promise<boolean> {
+      const ttl = { type: 'PX', value: Math.max(1, expiresAtMs - Date.now()) } as const;
+      return (await redisCall(() => redis.set(spentKey(nonce), '1', { condition: 'NX', expiration: ttl }))) === 'OK';
     },
   };
 }

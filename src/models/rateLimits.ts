@@ -5,6 +5,9 @@ import { redisCall } from './storeErrors.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
+// A person asks for one per passkey login; a script that asks for more is refused, and costs one key per network.
+export const PASSKEY_OPTIONS_PER_MINUTE = 30;
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 // A login attempt is counted before its password is checked, so parallel guesses cannot outrun the limits.
@@ -58,13 +61,20 @@ export type RateLimits = ReturnType<typeof createRateLimits>;
  * client's /64 (utils/http.ts). A wait of 0 means "go ahead".
  */
 export function createRateLimits(redis: Redis, options: RateLimitOptions) {
-  const registrationsByIp = new RateLimiterRedis({
-    storeClient: redis,
-    useRedisPackage: true,
-    keyPrefix: `${options.keyPrefix}rl:register-ip`,
-    points: options.registerMaxPerIp,
-    duration: seconds(HOUR_MS),
-  });
+  /** Requests of one kind per network and window (one small key per network); the wait once they are spent. */
+  const perNetwork = (name: string, points: number, windowMs: number) => {
+    const limiter = new RateLimiterRedis({
+      storeClient: redis,
+      useRedisPackage: true,
+      keyPrefix: `${options.keyPrefix}rl:${name}`,
+      points,
+      duration: seconds(windowMs),
+    });
+    return async (network: string): Promise<number> => {
+      const res = await redisCall(() => spend(limiter, network));
+      return res.consumedPoints > points ? res.msBeforeNext : 0;
+    };
+  };
   // Ids match without regard to case, so their counters do too; unknown ids count like known ones.
   const loginKeys = (id: string, network: string) => {
     const tag = `${options.keyPrefix}rl:login:{${network}}`;
@@ -85,10 +95,10 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
     },
 
     /** Counts a registration attempt; the wait is non-zero once the hour's allowance is spent. */
-    async registrationWaitMs(network: string): Promise<number> {
-      const res = await redisCall(() => spend(registrationsByIp, network));
-      return res.consumedPoints > options.registerMaxPerIp ? res.msBeforeNext : 0;
-    },
+    registrationWaitMs: perNetwork('register-ip', options.registerMaxPerIp, HOUR_MS),
+
+    /** Counts a request for passkey login options (anonymous work): at most PASSKEY_OPTIONS_PER_MINUTE. */
+    passkeyOptionsWaitMs: perNetwork('passkey-options', PASSKEY_OPTIONS_PER_MINUTE, MINUTE_MS),
   };
 }
 

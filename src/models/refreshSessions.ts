@@ -30,7 +30,7 @@ if ARGV[11] ~= '' then
   redis.call('ZREM', KEYS[2], ARGV[11])
 end
 redis.call('HSET', KEYS[1], 'uid', ARGV[2], 'jti', ARGV[3], 'createdAt', ARGV[4], 'lastUsed', ARGV[4],
-  'absExp', ARGV[6], 'ua', ARGV[7], 'ip', ARGV[8])
+  'absExp', ARGV[6], 'ua', ARGV[7], 'ip', ARGV[8], 'confirmedAt', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[5]), tonumber(ARGV[6]) - tonumber(ARGV[4])))
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 for i = 1, excess do
@@ -77,6 +77,31 @@ end
 if #ended > 0 then redis.call('PUBLISH', ARGV[1], table.concat(ended, ',')) end
 return ended
 `);
+
+// KEYS[1] a session hash; ARGV: field, value. Writes only into a live session (an HSET would bring an ended one
+// back without a TTL). Returns 1, or 0 when the session is gone.
+const SET_IF_LIVE = luaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`);
+
+// KEYS[1] a session hash; ARGV: field, offered value, now, max age ms, a value to give up (one that no longer serves,
+// or ''). The value kept in `field` ("<ms> <value>") stays while it is younger than the max age: parallel callers
+// agree on the first one offered. Returns the kept value, or nil when the session is gone.
+const KEEP = luaScript(`
+local s = redis.call('HMGET', KEYS[1], 'uid', ARGV[1])
+if not s[1] then return false end
+if s[2] then
+  local at, value = string.match(s[2], '^(%d+) (.*)$')
+  if value and value ~= ARGV[5] and tonumber(ARGV[3]) - tonumber(at) < tonumber(ARGV[4]) then return value end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. ' ' .. ARGV[2])
+return ARGV[2]
+`);
+
+/** What a session may keep beside its own fields; it ends with the session. */
+export type SessionKeepsake = 'totpOffered';
 
 export type RotateOutcome = { kind: 'rotated'; expiresAtMs: number } | { kind: 'grace'; expiresAtMs: number } | { kind: 'missing' } | { kind: 'reused' };
 
@@ -159,6 +184,44 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
           (await sidsOf(userId)).filter((sid) => sid !== keep),
         )
       ).length;
+    },
+
+    /** Marks the session confirmed ("it's you") now; false when it has ended. */
+    async confirm(userId: string, sid: string): Promise<boolean> {
+      return (await SET_IF_LIVE(redis, [sessionPrefix(userId) + sid], ['confirmedAt', String(Date.now())])) === 1;
+    },
+
+    /** When the session was last confirmed (its login, or a /user/confirm); undefined when it has ended. */
+    async confirmedAt(userId: string, sid: string): Promise<number | undefined> {
+      const [uid, at] = await redisCall(() => redis.hmGet(sessionPrefix(userId) + sid, ['uid', 'confirmedAt']));
+      return uid ? Number(at ?? 0) : undefined;
+    },
+
+    /**
+     * Keeps `offered` with the session for at most `maxAgeMs`, unless a younger value is kept already (that one is
+     * returned; `replacing` names a kept value to give up). Undefined when the session has ended.
+     */
+    async keep(
+      userId: string,
+      sid: string,
+      keepsake: SessionKeepsake,
+      offered: string,
+      { maxAgeMs, replacing = '' }: { maxAgeMs: number; replacing?: string },
+    ) {
+      const kept = await KEEP(redis, [sessionPrefix(userId) + sid], [keepsake, offered, String(Date.now()), String(maxAgeMs), replacing]);
+      return typeof kept === 'string' ? kept : undefined;
+    },
+
+    /** The value the session keeps, when younger than `maxAgeMs`. */
+    async kept(userId: string, sid: string, keepsake: SessionKeepsake, maxAgeMs: number): Promise<string | undefined> {
+      const [stored] = await redisCall(() => redis.hmGet(sessionPrefix(userId) + sid, [keepsake]));
+      const match = stored ? /^(\d+) (.*)$/s.exec(stored) : null;
+      return match && Date.now() - Number(match[1]) < maxAgeMs ? match[2] : undefined;
+    },
+
+    /** Gives up what the session keeps. */
+    async forget(userId: string, sid: string, keepsake: SessionKeepsake): Promise<void> {
+      await redisCall(() => redis.hDel(sessionPrefix(userId) + sid, keepsake));
     },
 
     /** How many live sessions each user has (the index may still name sessions that expired). */

@@ -3,30 +3,32 @@ import type { Db } from '../config/clients.js';
 import { mysqlCall } from './storeErrors.js';
 import { changed, statement } from './user.js';
 
-/** An account's second factor as stored: the secrets encrypted (utils/secondFactor.ts), never in plain text. */
+/** An account's second factor as stored: the secret encrypted (utils/secondFactor.ts), never in plain text. */
 export interface SecondFactorState {
   secret: Buffer | null;
-  pendingSecret: Buffer | null;
   recoveryCodesLeft: number;
 }
 
 interface StateRow extends RowDataPacket {
   totp_secret: Buffer | null;
-  totp_pending_secret: Buffer | null;
   codes_left: number;
 }
 
 export type SecondFactorModel = ReturnType<typeof createSecondFactorModel>;
 
-/** The TOTP columns of `users` and the `recovery_codes` table (migration 003-totp). */
+/** The TOTP columns of `users` and the `recovery_codes` table (migrations 003-totp, 005-offered-secret-in-session). */
 export function createSecondFactorModel(db: Db) {
   const run = (conn: Db | PoolConnection, sql: string, values: Array<string | number | Buffer | null>) => conn.execute<ResultSetHeader>(statement(sql), values);
 
-  /** Runs `work` in one transaction: all of it happens, or none. */
+  /**
+   * Runs `work` in one transaction: all of it happens, or none. READ COMMITTED takes no gap locks, which would make
+   * parallel changes of other accounts' recovery codes deadlock; each account's are serialised by its row's lock.
+   */
   async function inTransaction<T>(work: (conn: PoolConnection) => Promise<T>): Promise<T> {
     return mysqlCall(async () => {
       const conn = await db.getConnection();
       try {
+        await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
         await conn.beginTransaction();
         const result = await work(conn);
         await conn.commit();
@@ -40,43 +42,47 @@ export function createSecondFactorModel(db: Db) {
     });
   }
 
+  async function insertCodes(conn: PoolConnection, userId: string, codeHashes: Buffer[]): Promise<void> {
+    const [[{ pk }]] = await conn.execute<RowDataPacket[]>(statement('SELECT pk FROM users WHERE id = ?'), [userId]);
+    const rows = codeHashes.map(() => '(?, ?)').join(', ');
+    await run(
+      conn,
+      `INSERT INTO recovery_codes (user_pk, code_hash) VALUES ${rows}`,
+      codeHashes.flatMap((hash) => [pk as number, hash]),
+    );
+  }
+
   return {
     async read(userId: string): Promise<SecondFactorState | undefined> {
-      const sql = `SELECT totp_secret, totp_pending_secret,
+      const sql = `SELECT totp_secret,
         (SELECT COUNT(*) FROM recovery_codes rc WHERE rc.user_pk = users.pk AND rc.used_at IS NULL) AS codes_left
         FROM users WHERE id = ?`;
       const [rows] = await mysqlCall(() => db.execute<StateRow[]>(statement(sql), [userId]));
       const row = rows[0];
-      return row && { secret: row.totp_secret, pendingSecret: row.totp_pending_secret, recoveryCodesLeft: Number(row.codes_left) };
+      return row && { secret: row.totp_secret, recoveryCodesLeft: Number(row.codes_left) };
     },
 
     /**
-     * Keeps `sealed` as the secret to confirm in place of `replacing` (none, or one that no longer opens), unless
-     * another took its place first (parallel page loads agree on the first).
+     * Turns TOTP on with the secret that was confirmed (`step` is the confirming code's: it cannot log in again) and
+     * stores the recovery codes. False when TOTP is on already (of parallel enrolments, one wins).
      */
-    async offerSecret(userId: string, sealed: Buffer, replacing: Buffer | null): Promise<void> {
-      const sql = 'UPDATE users SET totp_pending_secret = ? WHERE id = ? AND totp_secret IS NULL AND totp_pending_secret <=> ?';
-      await mysqlCall(() => run(db, sql, [sealed, userId, replacing]));
-    },
-
-    /**
-     * Turns TOTP on with the pending secret that was confirmed (`step` is the confirming code's: it cannot log in
-     * again) and stores the recovery codes. False when the pending secret changed meanwhile or TOTP is on.
-     */
-    enable(userId: string, confirmed: Buffer, step: number, codeHashes: Buffer[]): Promise<boolean> {
+    enable(userId: string, sealed: Buffer, step: number, codeHashes: Buffer[]): Promise<boolean> {
       return inTransaction(async (conn) => {
-        const on = `UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_last_step = ?
-          WHERE id = ? AND totp_secret IS NULL AND totp_pending_secret = ?`;
-        if (!changed(await run(conn, on, [step, userId, confirmed]))) return false;
-        // No codes to delete first: turning TOTP off deletes them (a DELETE of none would take a gap lock that
-        // deadlocks parallel enrolments of other accounts).
-        const [[{ pk }]] = await conn.execute<RowDataPacket[]>(statement('SELECT pk FROM users WHERE id = ?'), [userId]);
-        const rows = codeHashes.map(() => '(?, ?)').join(', ');
-        await run(
-          conn,
-          `INSERT INTO recovery_codes (user_pk, code_hash) VALUES ${rows}`,
-          codeHashes.flatMap((hash) => [pk, hash]),
-        );
+        const on = 'UPDATE users SET totp_secret = ?, totp_last_step = ? WHERE id = ? AND totp_secret IS NULL';
+        if (!changed(await run(conn, on, [sealed, step, userId]))) return false;
+        // No codes to delete first: turning TOTP off deletes them.
+        await insertCodes(conn, userId, codeHashes);
+        return true;
+      });
+    },
+
+    /** New recovery codes in place of all the old ones, used or not; false when TOTP is off. */
+    replaceRecoveryCodes(userId: string, codeHashes: Buffer[]): Promise<boolean> {
+      return inTransaction(async (conn) => {
+        const [locked] = await conn.execute<RowDataPacket[]>(statement('SELECT pk FROM users WHERE id = ? AND totp_secret IS NOT NULL FOR UPDATE'), [userId]);
+        if (locked.length === 0) return false;
+        await run(conn, 'DELETE FROM recovery_codes WHERE user_pk = ?', [locked[0].pk as number]);
+        await insertCodes(conn, userId, codeHashes);
         return true;
       });
     },
@@ -85,7 +91,7 @@ export function createSecondFactorModel(db: Db) {
     async disable(userId: string): Promise<void> {
       await inTransaction(async (conn) => {
         await run(conn, 'DELETE recovery_codes FROM recovery_codes JOIN users ON users.pk = recovery_codes.user_pk WHERE users.id = ?', [userId]);
-        await run(conn, 'UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL WHERE id = ?', [userId]);
+        await run(conn, 'UPDATE users SET totp_secret = NULL, totp_last_step = NULL WHERE id = ?', [userId]);
       });
     },
 

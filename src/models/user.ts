@@ -74,10 +74,9 @@ export function createUserModel(db: Db) {
       await mysqlCall(() => db.execute(statement('UPDATE users SET password_hash = ? WHERE id = ?'), [passwordHash, id]));
     },
 
-    /** A new password; the TOTP secret offered for enrolment goes too (whoever read it with a stolen session must not hold the future key). */
+    /** A new password (the sessions that end with it take the TOTP secrets offered to them along). */
     async changePassword(id: string, passwordHash: string): Promise<void> {
-      const sql = 'UPDATE users SET password_hash = ?, totp_pending_secret = NULL WHERE id = ?';
-      await mysqlCall(() => db.execute(statement(sql), [passwordHash, id]));
+      await mysqlCall(() => db.execute(statement('UPDATE users SET password_hash = ? WHERE id = ?'), [passwordHash, id]));
     },
 
     /**

@@ -2,11 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from '../config/clients.js';
 import { luaScript } from './luaScript.js';
 import { redisCall } from './storeErrors.js';
+import { wrongCodesKey } from './wrongCodes.js';
 
 // A login waiting for its second factor: one hash per waiting login, named by a hash of the random token its
 // cookie carries, under the user's {userId} hash tag. Fields: uid, next, pw (a fingerprint of the password hash
-// the first step checked), tries (codes tried so far, counted before each is checked). Beside them, per account,
-// a counter of wrong codes across all its waiting logins and networks (each counted code renews its window).
+// the first step checked), tries (codes tried so far, counted before each is checked). Beside them, the account's
+// counter of wrong codes (models/wrongCodes.ts), which every code tried here counts into.
 
 // KEYS[1] the record, KEYS[2] the account's wrong codes; ARGV: uid, next, pw, ttl ms, the most wrong codes.
 // Returns 0 (begun), or the wait in ms while the account's wrong codes are spent.
@@ -76,8 +77,7 @@ export type WaitingLogins = ReturnType<typeof createWaitingLogins>;
 export function createWaitingLogins(redis: Redis, options: WaitingLoginOptions) {
   const keyOf = ({ userId, token }: WaitingLoginRef) =>
     `${options.keyPrefix}waiting-login:{${userId}}:${createHash('sha256').update(token).digest('base64url')}`;
-  const wrongCodesKey = (userId: string) => `${options.keyPrefix}wrong-codes:{${userId}}`;
-  const keysOf = (ref: WaitingLoginRef) => [keyOf(ref), wrongCodesKey(ref.userId)];
+  const keysOf = (ref: WaitingLoginRef) => [keyOf(ref), wrongCodesKey(options.keyPrefix, ref.userId)];
 
   return {
     /** A new waiting login, or the wait in ms while the account's wrong codes are spent. */

@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { createAdminController } from '../controllers/admin.controller.js';
 import { noStore } from '../middleware/headers.js';
 import { requireAdmin, requireLogin } from '../middleware/jwt_auth.js';
+import type { ConfirmationSteps } from '../middleware/confirmed.js';
 import type { Notices } from '../middleware/notice.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import type { UserModel } from '../models/user.js';
@@ -12,24 +13,28 @@ export function adminArea({
   users,
   sessions,
   notices,
+  confirmationSteps,
   ...web
 }: {
   users: UserModel;
   sessions: RefreshSessions;
   notices: Notices;
+  confirmationSteps: ConfirmationSteps;
   jwtAuth: RequestHandler;
   readNotice: RequestHandler;
   formToken: RequestHandler;
   acceptForm: RequestHandler[];
 }): Router {
   const service = createAdminService({ users, sessions });
-  return adminRoutes({ admin: createAdminController({ admin: service, notices }), isAdmin: service.isAdmin, ...web });
+  const admin = createAdminController({ admin: service, notices });
+  return adminRoutes({ admin, isAdmin: service.isAdmin, confirmed: confirmationSteps.requireConfirmed('/admin/users'), ...web });
 }
 
 /** Administrators only: jwt_auth, then the flag checked in MySQL on every request (`requireAdmin`). */
 function adminRoutes({
   admin,
   isAdmin,
+  confirmed,
   jwtAuth,
   readNotice,
   formToken,
@@ -37,6 +42,8 @@ function adminRoutes({
 }: {
   admin: ReturnType<typeof createAdminController>;
   isAdmin: (id: string) => Promise<boolean>;
+  /** Every administrator action needs a confirmed session. */
+  confirmed: RequestHandler;
   jwtAuth: RequestHandler;
   readNotice: RequestHandler;
   formToken: RequestHandler;
@@ -45,8 +52,8 @@ function adminRoutes({
   const router = Router();
   router.use(noStore, jwtAuth, requireLogin, requireAdmin(isAdmin));
   router.get('/users', readNotice, formToken, admin.renderUsersPage);
-  router.post('/users/:id/lock', acceptForm, admin.lock);
-  router.post('/users/:id/unlock', acceptForm, admin.unlock);
-  router.post('/users/:id/revoke-sessions', acceptForm, admin.endSessions);
+  router.post('/users/:id/lock', acceptForm, confirmed, admin.lock);
+  router.post('/users/:id/unlock', acceptForm, confirmed, admin.unlock);
+  router.post('/users/:id/revoke-sessions', acceptForm, confirmed, admin.endSessions);
   return router;
 }

@@ -1,15 +1,22 @@
 import type { RequestHandler } from 'express';
 import type { Db, Redis } from '../config/clients.js';
 import type { Config } from '../config/index.js';
+import type { ConfirmationSteps } from '../middleware/confirmed.js';
 import type { createCsrf } from '../middleware/csrf.js';
 import type { Notices } from '../middleware/notice.js';
 import type { IdTag } from '../middleware/requestLog.js';
+import type { PasskeyModel } from '../models/passkeys.js';
 import type { RateLimits } from '../models/rateLimits.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
+import type { SecondFactorModel } from '../models/secondFactor.js';
 import type { UserModel } from '../models/user.js';
+import type { WrongCodes } from '../models/wrongCodes.js';
 import type { AuthService } from '../services/auth.service.js';
+import type { SecondFactorCodes } from '../services/codes.service.js';
+import type { Confirmation } from '../services/confirmation.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
 import type { Passwords } from '../utils/password.js';
+import type { SecondFactorKeys } from '../utils/secondFactor.js';
 
 /** What app.ts hands every feature area, made once; each area names the parts it takes (`Pick<AreaParts, …>`). */
 export interface AreaParts {
@@ -17,8 +24,19 @@ export interface AreaParts {
   db: Db;
   redis: Redis;
   users: UserModel;
+  passkeyModel: PasskeyModel;
+  secondFactor: SecondFactorModel;
+  /** The keys of TOTP secrets and recovery codes (from TOTP_ENCRYPTION_KEY). */
+  keys: SecondFactorKeys;
+  /** The account's wrong codes across every place that checks one. */
+  wrongCodes: WrongCodes;
+  codes: SecondFactorCodes;
   sessions: RefreshSessions;
   auth: AuthService;
+  /** Confirming it's you: the proof, and the session's confirmed state. */
+  confirmation: Confirmation;
+  /** Its request steps: `requireConfirmed(page)` on the routes that need it, `loadProof` before a proof form. */
+  confirmationSteps: ConfirmationSteps;
   passwords: Passwords;
   limits: RateLimits;
   idTag: IdTag;

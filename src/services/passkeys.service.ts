@@ -14,7 +14,9 @@ import type { PasskeyModel, PasskeySummary } from '../models/passkeys.js';
 import type { SettleAttempt } from '../models/rateLimits.js';
 import type { UserModel } from '../models/user.js';
 import { HttpError } from '../utils/httpError.js';
+import type { Challenges } from '../utils/challenges.js';
 import type { AuthService, AuthUser, CarriedTokens, IssuedTokens } from './auth.service.js';
+import type { Confirmation } from './confirmation.service.js';
 
 /** Where the ceremony happens: the RP ID (a host name) and the origins the browser may report. */
 export interface RelyingParty {
@@ -26,6 +28,7 @@ const RP_NAME = 'login-page';
 const TRANSPORT = /^[a-z-]{1,20}$/;
 
 const loginFailed = () => new HttpError(401, 'passkeys.loginFailed');
+const confirmFailed = () => new HttpError(400, 'confirm.passkeyFailed');
 
 /** The challenge the browser signed, read from its clientDataJSON; undefined when there is none to read. */
 function challengeOf(response: AuthenticationResponseJSON): string | undefined {
@@ -46,14 +49,53 @@ const isResponse = <T>(value: unknown): value is T =>
 
 export type PasskeyService = ReturnType<typeof createPasskeyService>;
 
-export function createPasskeyService({ passkeys, users, auth }: { passkeys: PasskeyModel; users: UserModel; auth: AuthService }) {
-  /** The verified passkey's account id, after its challenge was taken and its counter went up; throws 401 otherwise. */
-  async function verifiedOwner(rp: RelyingParty, response: unknown): Promise<string> {
-    if (!isResponse<AuthenticationResponseJSON>(response)) throw loginFailed();
+/** A passkey's answer to a challenge of `purpose` bound to `binding`, from `owner`'s passkeys when named. */
+interface Assertion {
+  rp: RelyingParty;
+  response: unknown;
+  purpose: 'login' | 'confirm';
+  binding: string;
+  owner?: string;
+}
+
+/** Settles the throttle's reservation of an attempt: a success resets it, an outage gives it back, a refusal keeps it. */
+async function counted<T>(settle: SettleAttempt, attempt: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await attempt();
+  } catch (err) {
+    if (!(err instanceof HttpError)) await settle('unchecked').catch(() => undefined);
+    throw err;
+  }
+  await settle('succeeded');
+  return result;
+}
+
+export function createPasskeyService({
+  passkeys,
+  users,
+  auth,
+  confirmation,
+  challenges,
+}: {
+  passkeys: PasskeyModel;
+  users: UserModel;
+  auth: AuthService;
+  confirmation: Confirmation;
+  challenges: Challenges;
+}) {
+  /**
+   * The verified passkey's account id, after its challenge (issued by this site, unexpired) was spent and its
+   * counter went up; throws `refusal` otherwise.
+   */
+  async function verifiedOwner({ rp, response, purpose, binding, owner }: Assertion, refusal: () => HttpError): Promise<string> {
+    if (!isResponse<AuthenticationResponseJSON>(response)) throw refusal();
     const challenge = challengeOf(response);
-    if (!challenge || !(await passkeys.takeLoginChallenge(challenge))) throw loginFailed();
+    const issued = challenge && challenges.check(purpose, binding, challenge);
+    if (!issued) throw refusal();
     const stored = await passkeys.find(response.id);
-    if (!stored || (response.response.userHandle && response.response.userHandle !== stored.userHandle)) throw loginFailed();
+    if (!stored || (owner !== undefined && stored.userId.toLowerCase() !== owner.toLowerCase())) throw refusal();
+    if (response.response.userHandle && response.response.userHandle !== stored.userHandle) throw refusal();
     const verification = await verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
@@ -63,9 +105,10 @@ export function createPasskeyService({ passkeys, users, auth }: { passkeys: Pass
       // The passkey stands in for the password and TOTP: the device must have verified its user (PIN, biometrics).
       requireUserVerification: true,
     }).catch(() => undefined);
-    if (!verification?.verified) throw loginFailed();
-    // Of parallel uses of one assertion (or a cloned authenticator's) only one moves the counter.
-    if (!(await passkeys.recordUse(stored.credentialId, verification.authenticationInfo.newCounter))) throw loginFailed();
+    if (!verification?.verified) throw refusal();
+    // Of parallel uses of one assertion only one spends its challenge; of a cloned authenticator's, one moves the counter.
+    if (!(await passkeys.spendChallenge(issued.nonce, issued.expiresAtMs))) throw refusal();
+    if (!(await passkeys.recordUse(stored.credentialId, verification.authenticationInfo.newCounter))) throw refusal();
     return stored.userId;
   }
 
@@ -73,6 +116,8 @@ export function createPasskeyService({ passkeys, users, auth }: { passkeys: Pass
     list: (userId: string): Promise<PasskeySummary[]> => passkeys.listByUser(userId),
 
     remove: (userId: string, credentialId: string): Promise<boolean> => passkeys.remove(userId, credentialId),
+
+    rename: (userId: string, credentialId: string, name: string): Promise<boolean> => passkeys.rename(userId, credentialId, name),
 
     /** Options for a new passkey of this account: its existing ones excluded, one user handle for all of them. */
     async registrationOptions(user: AuthUser, rp: RelyingParty): Promise<PublicKeyCredentialCreationOptionsJSON> {
@@ -116,12 +161,9 @@ export function createPasskeyService({ passkeys, users, auth }: { passkeys: Pass
       });
     },
 
-    /** Options for a login with any passkey of this site (discoverable credentials, user verified): a fresh single-use challenge. */
-    async loginOptions(rp: RelyingParty): Promise<PublicKeyCredentialRequestOptionsJSON> {
-      const options = await generateAuthenticationOptions({ rpID: rp.rpId, userVerification: 'required' });
-      await passkeys.saveLoginChallenge(options.challenge);
-      return options;
-    },
+    /** Options for a login with any passkey of this site (discoverable credentials, user verified); nothing is stored. */
+    loginOptions: (rp: RelyingParty): Promise<PublicKeyCredentialRequestOptionsJSON> =>
+      generateAuthenticationOptions({ rpID: rp.rpId, userVerification: 'required', challenge: challenges.issue('login', '') }),
 
     /**
      * A login with the browser's assertion, counted by the login throttle before it is checked: a verified
@@ -134,18 +176,28 @@ export function createPasskeyService({ passkeys, users, auth }: { passkeys: Pass
       client: { userAgent: string; ip: string };
       settle: SettleAttempt;
     }): Promise<IssuedTokens> {
-      let userId: string;
-      try {
-        userId = await verifiedOwner(input.rp, input.response);
-      } catch (err) {
-        if (!(err instanceof HttpError)) await input.settle('unchecked').catch(() => undefined);
-        throw err;
-      }
-      await input.settle('succeeded');
+      const assertion = { rp: input.rp, response: input.response, purpose: 'login', binding: '' } as const;
+      const userId = await counted(input.settle, () => verifiedOwner(assertion, loginFailed));
       const account = await users.findById(userId);
       if (!account) throw loginFailed();
       if (account.locked) throw new HttpError(403, 'login.locked');
       return auth.startSession(account, input.carried, input.client, () => users.unchanged(account));
+    },
+
+    /** Options to confirm this session with one of the account's passkeys (user verified); bound to the session. */
+    async confirmOptions(user: AuthUser, rp: RelyingParty): Promise<PublicKeyCredentialRequestOptionsJSON> {
+      const allowCredentials = (await passkeys.listByUser(user.id)).map((passkey) => ({
+        id: passkey.credentialId,
+        transports: passkey.transports as AuthenticatorTransport[],
+      }));
+      return generateAuthenticationOptions({ rpID: rp.rpId, userVerification: 'required', allowCredentials, challenge: challenges.issue('confirm', user.sid) });
+    },
+
+    /** Confirms this session with a passkey of its account, counted by the password re-check's throttle. */
+    async confirm(input: { user: AuthUser; rp: RelyingParty; response: unknown; settle: SettleAttempt }): Promise<void> {
+      const assertion = { rp: input.rp, response: input.response, purpose: 'confirm', binding: input.user.sid, owner: input.user.id } as const;
+      await counted(input.settle, () => verifiedOwner(assertion, confirmFailed));
+      if (!(await confirmation.markConfirmed(input.user))) throw new HttpError(401, 'auth.loginRequired');
     },
   };
 }

@@ -6,10 +6,10 @@ import type { SecondFactorModel } from '../models/secondFactor.js';
 import type { User, UserModel } from '../models/user.js';
 import type { ReservedTry, WaitingLogin, WaitingLoginRef, WaitingLogins } from '../models/waitingLogins.js';
 import { HttpError } from '../utils/httpError.js';
-import type { Passwords } from '../utils/password.js';
 import { base32Of, groupRecoveryCode, matchingStep, newRecoveryCodes, newTotpSecret, readCode, totpUri, type SecondFactorKeys } from '../utils/secondFactor.js';
-import { confirmAccount } from './account.service.js';
 import type { AuthService, AuthUser, CarriedTokens, IssuedTokens } from './auth.service.js';
+import type { SecondFactorCodes } from './codes.service.js';
+import type { Confirmation, Proof } from './confirmation.service.js';
 
 /** What the /user/2fa page shows: the state, and while off the secret to scan. */
 export type TwoFactorPage = { enabled: true; recoveryCodesLeft: number } | { enabled: false; secret: string; uri: string; qrSvg: string };
@@ -20,53 +20,60 @@ export type SecondStep = { kind: 'wrong' } | { kind: 'ended' } | { kind: 'done';
 /** The waiting login keeps a fingerprint of the password hash, never the hash itself. */
 const fingerprint = (passwordHash: string) => createHash('sha256').update(passwordHash).digest('base64url');
 
+/** The secret offered for enrolment lives with the session that was shown it, and this long at most. */
+export const OFFERED_SECRET_MS = 10 * 60_000;
+
 export type TwoFactorService = ReturnType<typeof createTwoFactorService>;
 
-/** TOTP with recovery codes: enrolment, the second step of a login, and turning it off. */
+/** TOTP with recovery codes: enrolment, the second step of a login, new recovery codes, and turning it off. */
 export function createTwoFactorService({
   users,
   secondFactor,
+  codes,
+  confirmation,
   waitingLogins,
   sessions,
   auth,
-  passwords,
   keys,
 }: {
   users: UserModel;
   secondFactor: SecondFactorModel;
+  codes: SecondFactorCodes;
+  confirmation: Confirmation;
   waitingLogins: WaitingLogins;
   sessions: RefreshSessions;
   auth: AuthService;
-  passwords: Passwords;
   keys: SecondFactorKeys;
 }) {
-  /** Accepts a TOTP code of a later step than the last one, or an unused recovery code: each works once. */
-  async function useCode(userId: string, typed: string): Promise<boolean> {
-    const code = readCode(typed);
-    if (!code) return false;
-    if ('recovery' in code) return secondFactor.useRecoveryCode(userId, keys.hashRecoveryCode(userId, code.recovery));
-    const stored = (await secondFactor.read(userId))?.secret;
-    const key = stored ? keys.open(stored, userId) : undefined;
-    const step = key ? matchingStep(key, code.totp) : undefined;
-    return step !== undefined && secondFactor.acceptStep(userId, step);
-  }
-
   /**
-   * The secret offered for enrolment, sealed (as stored) and open: the same one until it is confirmed. Undefined when
-   * TOTP is on. One that no longer opens (another TOTP_ENCRYPTION_KEY) is replaced, as a missing one is offered.
+   * The secret offered to this session for enrolment, sealed (as kept) and open: the same one across reloads for
+   * OFFERED_SECRET_MS, then a fresh one; it ends with the session (a thief's ended session takes it along). One that no
+   * longer opens (another TOTP_ENCRYPTION_KEY) is replaced. Undefined when the session has ended.
    */
-  async function pendingSecret(userId: string): Promise<{ sealed: Buffer; key: Buffer } | undefined> {
-    const opened = (sealed: Buffer | null | undefined) => {
-      const key = sealed ? keys.open(sealed, userId) : undefined;
+  async function offeredSecret(user: AuthUser): Promise<{ sealed: Buffer; key: Buffer } | undefined> {
+    const offer = (replacing?: string) =>
+      sessions.keep(user.id, user.sid, 'totpOffered', keys.seal(newTotpSecret(), user.id).toString('base64'), { maxAgeMs: OFFERED_SECRET_MS, replacing });
+    const opened = (kept: string | undefined) => {
+      const sealed = kept === undefined ? undefined : Buffer.from(kept, 'base64');
+      const key = sealed && keys.open(sealed, user.id);
       return sealed && key ? { sealed, key } : undefined;
     };
-    const state = await secondFactor.read(userId);
-    if (!state || state.secret) return undefined;
-    const pending = opened(state.pendingSecret);
-    if (pending) return pending;
-    // Parallel page loads agree on the first fresh secret stored.
-    await secondFactor.offerSecret(userId, keys.seal(newTotpSecret(), userId), state.pendingSecret);
-    return opened((await secondFactor.read(userId))?.pendingSecret);
+    const kept = await offer();
+    return kept === undefined ? undefined : (opened(kept) ?? opened(await offer(kept)));
+  }
+
+  /** The offered secret still kept for this session (not one made now: a code can only match a secret shown before). */
+  async function keptSecret(user: AuthUser): Promise<{ sealed: Buffer; key: Buffer } | undefined> {
+    const kept = await sessions.kept(user.id, user.sid, 'totpOffered', OFFERED_SECRET_MS);
+    const sealed = kept === undefined ? undefined : Buffer.from(kept, 'base64');
+    const key = sealed && keys.open(sealed, user.id);
+    return sealed && key ? { sealed, key } : undefined;
+  }
+
+  /** Ten new recovery codes, grouped to be shown once, and their hashes to store. */
+  function recoveryCodesFor(userId: string): { shown: string[]; hashes: Buffer[] } {
+    const fresh = newRecoveryCodes();
+    return { shown: fresh.map(groupRecoveryCode), hashes: fresh.map((code) => keys.hashRecoveryCode(userId, code)) };
   }
 
   /** After the code: the account must still be the one the password was checked for, unlocked. */
@@ -81,35 +88,45 @@ export function createTwoFactorService({
     async page(user: AuthUser): Promise<TwoFactorPage> {
       const state = await secondFactor.read(user.id);
       if (state?.secret) return { enabled: true, recoveryCodesLeft: state.recoveryCodesLeft };
-      const pending = await pendingSecret(user.id);
-      if (!pending) throw new HttpError(409, 'twoFactor.changed');
-      const { key } = pending;
-      const uri = totpUri(key, user.id);
-      return { enabled: false, secret: base32Of(key), uri, qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' }) };
+      const offered = state && (await offeredSecret(user));
+      if (!offered) throw new HttpError(409, 'twoFactor.changed');
+      const uri = totpUri(offered.key, user.id);
+      return { enabled: false, secret: base32Of(offered.key), uri, qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' }) };
     },
 
     /**
-     * Turns TOTP on when `code` is right for the pending secret; every other session of the account ends.
-     * Returns the recovery codes (grouped, shown once), or undefined for a wrong code.
+     * Turns TOTP on when `code` is right for the secret this session was offered; every other session of the
+     * account ends. Returns the recovery codes (grouped, shown once), or undefined for a wrong code.
      */
     async enable(user: AuthUser, code: string): Promise<string[] | undefined> {
-      const pending = await pendingSecret(user.id);
+      const offered = await keptSecret(user);
       const totp = readCode(code);
-      const step = pending && totp && 'totp' in totp ? matchingStep(pending.key, totp.totp) : undefined;
-      if (!pending || step === undefined) return undefined;
-      const codes = newRecoveryCodes();
-      const hashes = codes.map((recovery) => keys.hashRecoveryCode(user.id, recovery));
-      if (!(await secondFactor.enable(user.id, pending.sealed, step, hashes))) return undefined;
+      const step = offered && totp && 'totp' in totp ? matchingStep(offered.key, totp.totp) : undefined;
+      if (!offered || step === undefined) return undefined;
+      const recovery = recoveryCodesFor(user.id);
+      if (!(await secondFactor.enable(user.id, offered.sealed, step, recovery.hashes))) return undefined;
+      await sessions.forget(user.id, user.sid, 'totpOffered');
       await sessions.revokeAll(user.id, user.sid);
-      return codes.map(groupRecoveryCode);
+      return recovery.shown;
     },
 
-    /** Turns TOTP off when both the password and a code are right; false otherwise (counted as a failed login). */
-    async disable(input: { user: AuthUser; password: string; code: string; settle: SettleAttempt }): Promise<boolean> {
-      const useIt = (account: User) => (account.hasTotp ? useCode(account.id, input.code) : Promise.resolve(false));
-      const account = await confirmAccount({ users, passwords }, input.user.id, input.password, input.settle, useIt);
-      if (account) await secondFactor.disable(account.id);
-      return account !== undefined;
+    /** Ten new recovery codes in place of the old ones (TOTP on); undefined when TOTP is off. */
+    async renewRecoveryCodes(user: AuthUser): Promise<string[] | undefined> {
+      const recovery = recoveryCodesFor(user.id);
+      return (await secondFactor.replaceRecoveryCodes(user.id, recovery.hashes)) ? recovery.shown : undefined;
+    },
+
+    /** Turns TOTP off after the proof (the password and a code); the refused proof otherwise (counted as at login). */
+    async disable(input: {
+      user: AuthUser;
+      password: string;
+      code: string;
+      settle: SettleAttempt;
+    }): Promise<{ disabled: true } | Exclude<Proof, { account: unknown }>> {
+      const proof = await confirmation.prove({ userId: input.user.id, password: input.password, code: input.code, settle: input.settle });
+      if (!('account' in proof)) return proof;
+      await secondFactor.disable(proof.account.id);
+      return { disabled: true };
     },
 
     /** After the right password of an account with TOTP: a waiting login bound to the account and to `next` (or a wait while its wrong codes are spent). */
@@ -135,7 +152,7 @@ export function createTwoFactorService({
     }): Promise<SecondStep> {
       let right: boolean;
       try {
-        right = await useCode(input.waiting.userId, input.code);
+        right = await codes.use(input.waiting.userId, input.code);
       } catch (err) {
         // An outage checked nothing: both tries are given back, as far as the stores let us.
         await Promise.allSettled([input.settle('unchecked'), waitingLogins.settleTry(input.ref, 'refund')]);

@@ -4,6 +4,7 @@ import type { User as Account } from '../models/user.js';
 import type { SettleAttempt } from '../models/rateLimits.js';
 import type { WaitingLogin, WaitingLoginRef } from '../models/waitingLogins.js';
 import type { TwoFactorPage } from '../services/twoFactor.service.js';
+import type { ConfirmPage } from '../controllers/confirm.controller.js';
 import type { Registration } from '../utils/inputRules.js';
 import type { Lang, MessageKey, Params, Translate } from '../utils/i18n.js';
 import type { LanguageSwitch } from '../middleware/language.js';
@@ -38,6 +39,10 @@ declare global {
       waitingLogin?: { ref: WaitingLoginRef; login: WaitingLogin };
       /** What the /user/2fa page shows, also when its form is shown again with an error. */
       twoFactor?: TwoFactorPage;
+      /** The account's proof asks for a code besides the password (it has TOTP). */
+      asksCode?: boolean;
+      /** What the confirm page offers this account, and for how many minutes a confirmation holds. */
+      confirmPage?: ConfirmPage;
     }
   }
 }

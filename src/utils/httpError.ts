@@ -17,9 +17,22 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly key: MessageKey,
-    readonly details: { params?: Params; errors?: FieldErrors; form?: FormContext; headers?: Record<string, string> } = {},
+    readonly details: {
+      params?: Params;
+      errors?: FieldErrors;
+      form?: FormContext;
+      headers?: Record<string, string>;
+      /** More members of a JSON answer (e.g. `stepUp: true`). */
+      json?: Record<string, unknown>;
+    } = {},
   ) {
     super(key);
     this.name = 'HttpError';
   }
+}
+
+/** 429 with Retry-After, and a message that says how long to wait. */
+export function tooMany(waitMs: number): HttpError {
+  const params = { minutes: Math.max(1, Math.ceil(waitMs / 60_000)) };
+  return new HttpError(429, 'throttle.wait', { params, headers: { 'Retry-After': String(Math.ceil(waitMs / 1000)) } });
 }
