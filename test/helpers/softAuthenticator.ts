@@ -26,10 +26,13 @@ export class SoftAuthenticator {
   private readonly cose: Uint8Array;
   counter = 0;
   userHandle = '';
+  /** Keeps no signature counter (reports 0 every time), as many platform passkeys do. */
+  counterless = false;
 
   constructor(from?: SoftAuthenticator) {
     if (from) {
       ({ credentialId: this.credentialId, privateKey: this.privateKey, cose: this.cose, counter: this.counter, userHandle: this.userHandle } = from);
+      this.counterless = from.counterless;
       return;
     }
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -89,9 +92,9 @@ export class SoftAuthenticator {
     };
   }
 
-  /** navigator.credentials.get() for these options (the counter goes up first), as AuthenticationResponseJSON. */
+  /** navigator.credentials.get() for these options (the counter goes up first, if kept), as AuthenticationResponseJSON. */
   get(options: RequestOptions, origin: string, { uv = true } = {}) {
-    this.counter++;
+    if (!this.counterless) this.counter++;
     const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin, crossOrigin: false }));
     const authenticatorData = this.authData(options.rpId, { uv });
     const signature = createSign('SHA256')
