@@ -160,7 +160,7 @@ describe('anonymous work is bounded: passkey login options from one network (pri
           sent++;
           const res = await ask(ip);
           statuses.push(res.status);
-          if (res.status === 429) retryAfter = res.headers['retry-after'] as string;
+          if (res.status === 429) retryAfter = res.headers['retry-after'];
         }
       }),
     );
