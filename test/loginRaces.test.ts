@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomInt } from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
+import type { Db } from '../src/config/clients.js';
 import { createUserModel } from '../src/models/user.js';
 import {
   cookieHeader,
@@ -17,6 +18,7 @@ import {
   type App,
   type Tokens,
 } from './helpers/site.js';
+import { testStores } from './helpers/stores.js';
 
 const someIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
 
@@ -91,4 +93,64 @@ describe('logins under way while a deletion, a password change or a lock ends th
     const cookies = setCookies(res);
     return { accessToken: cookies.accessToken.value, refreshToken: cookies.refreshToken.value };
   }
+});
+
+/** The real pool, except that the first statement `holds` picks waits until `release()`; `reached` says it got there. */
+function holdingOne(db: Db, holds: (sql: string, values: unknown[]) => boolean) {
+  let arrive!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((resolve) => (arrive = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let armed = true;
+  const pool = new Proxy(db, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (prop !== 'execute' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return async (query: string | { sql: string }, values: unknown[] = []) => {
+        if (armed && holds(typeof query === 'string' ? query : query.sql, values)) {
+          armed = false;
+          arrive();
+          await released;
+        }
+        return (value as (...args: unknown[]) => unknown).call(target, query, values);
+      };
+    },
+  });
+  return { pool, reached, release };
+}
+
+/**
+ * A login whose session starts after the change ended the account's sessions, but whose re-check of the account
+ * ran before the change was written, is caught only by the change's second "end all sessions": this holds the
+ * change's write until such a login is done.
+ */
+describe('a login that starts its session while a password change or a deletion waits to be written', function () {
+  this.timeout(30_000);
+
+  async function loginDuring(statement: string, event: (app: App, user: Tokens) => PromiseLike<request.Response>) {
+    const { db } = await testStores();
+    let userId = '';
+    const held = holdingOne(db, (sql, values) => sql === statement && values.includes(userId));
+    const { app } = await makeSite({ TRUST_PROXY: 'true' }, { db: held.pool });
+    const user = await loggedInUser(app);
+    userId = user.id;
+    const done = Promise.resolve(event(app, user));
+    await held.reached; // the sessions were ended once; the write waits
+    const during = await postTo(app, '/user/login').set('X-Forwarded-For', someIp()).send({ id: user.id, password: PASSWORD });
+    expect(during.status, 'the account was still as it was: the login got in').to.equal(303);
+    held.release();
+    expect((await done).status).to.equal(303);
+    const tokens = { accessToken: setCookies(during).accessToken.value, refreshToken: setCookies(during).refreshToken.value };
+    await refusedWithin(app, tokens, 1000);
+    expect(isLoggedIn(await getInfo(app, { accessToken: expire(tokens.accessToken), refreshToken: tokens.refreshToken }))).to.equal(false);
+  }
+
+  it('a password change ends it', () =>
+    loginDuring('UPDATE users SET password_hash = ? WHERE id = ?', (app, user) => {
+      const password = 'a brand new passphrase';
+      return postTo(app, '/user/password', cookieHeader(user)).send({ currentPassword: PASSWORD, password, confirmPassword: password });
+    }));
+
+  it('a deletion ends it', () =>
+    loginDuring('DELETE FROM users WHERE id = ?', (app, user) => postTo(app, '/user/delete', cookieHeader(user)).send({ password: PASSWORD })));
 });
