@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { Notices } from '../middleware/notice.js';
 import { showFormAgain } from '../middleware/errors.js';
 import { authEvent } from '../middleware/requestLog.js';
-import { invalidAccountForm } from '../middleware/validate.js';
+import { field, invalidAccountForm } from '../middleware/validate.js';
 import type { AccountService } from '../services/account.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
 import type { HttpError } from '../utils/httpError.js';
@@ -31,12 +31,11 @@ export function createAccountController({ account, cookies, notices }: { account
     },
 
     async changePassword(req: Request, res: Response) {
-      const { currentPassword, password: newPassword } = req.body;
       const user = res.locals.user!;
       const issued = await account.changePassword({
         user,
-        currentPassword,
-        newPassword,
+        currentPassword: field(req, 'currentPassword'),
+        newPassword: field(req, 'password'),
         carried: cookies.read(req),
         client: clientOf(req),
         settle: res.locals.settleAttempt!,
@@ -50,7 +49,7 @@ export function createAccountController({ account, cookies, notices }: { account
 
     async deleteAccount(req: Request, res: Response) {
       const user = res.locals.user!;
-      if (!(await account.deleteAccount({ user, password: req.body.password, settle: res.locals.settleAttempt! }))) {
+      if (!(await account.deleteAccount({ user, password: field(req, 'password'), settle: res.locals.settleAttempt! }))) {
         throw wrongPassword(res, 'password', 'delete.wrongPassword');
       }
       authEvent(req, 'account.deleted', { user: user.id });

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Notices } from '../middleware/notice.js';
+import { field } from '../middleware/validate.js';
 import { authEvent } from '../middleware/requestLog.js';
 import type { PasskeyService, RelyingParty } from '../services/passkeys.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
@@ -9,8 +10,8 @@ import { HttpError } from '../utils/httpError.js';
 import { checkName } from '../utils/inputRules.js';
 
 /** The passkey name typed on the page: optional; when given, the rules of a person's name. */
-function passkeyName(value: unknown): string {
-  const name = (typeof value === 'string' ? value : '').trim().normalize('NFC');
+function passkeyName(typed: string): string {
+  const name = typed.trim().normalize('NFC');
   const problem = name === '' ? undefined : checkName(name);
   if (problem) throw new HttpError(400, 'passkeys.addFailed', { errors: { name: problem } });
   return name;
@@ -40,7 +41,7 @@ export function createPasskeysController({
 
     async register(req: Request, res: Response) {
       const user = res.locals.user!;
-      const name = passkeyName(req.body.name);
+      const name = passkeyName(field(req, 'name'));
       if (!(await passkeys.register(user, relyingParty(req), req.body.response, name))) throw new HttpError(400, 'passkeys.addFailed');
       authEvent(req, 'passkey.added', { user: user.id });
       notices.set(res, 'passkeyAdded');
@@ -49,8 +50,8 @@ export function createPasskeysController({
 
     async remove(req: Request, res: Response) {
       const user = res.locals.user!;
-      const credentialId: unknown = req.body.credentialId;
-      if (typeof credentialId !== 'string' || !(await passkeys.remove(user.id, credentialId))) throw new HttpError(404, 'passkeys.notFound');
+      const credentialId = field(req, 'credentialId');
+      if (!credentialId || !(await passkeys.remove(user.id, credentialId))) throw new HttpError(404, 'passkeys.notFound');
       authEvent(req, 'passkey.removed', { user: user.id });
       notices.set(res, 'passkeyRemoved');
       succeed(req, res, '/user/passkeys');

@@ -3,6 +3,7 @@ import type { RateLimits } from '../models/rateLimits.js';
 import { clientNetwork } from '../utils/http.js';
 import { HttpError } from '../utils/httpError.js';
 import { authEvent, type IdTag } from './requestLog.js';
+import { field } from './validate.js';
 
 /** 429 with Retry-After, and a message that says how long to wait. */
 export function tooMany(waitMs: number): HttpError {
@@ -34,7 +35,7 @@ function createThrottlePassword(limits: RateLimits, idTag: IdTag, accountOf: Acc
 }
 
 /** Login: the id typed into the form. */
-export const createThrottleLogin = (limits: RateLimits, idTag: IdTag): RequestHandler => createThrottlePassword(limits, idTag, (req) => req.body.id);
+export const createThrottleLogin = (limits: RateLimits, idTag: IdTag): RequestHandler => createThrottlePassword(limits, idTag, (req) => field(req, 'id'));
 
 /**
  * A logged-in person's password re-check (password change, deletion) counts as a login of their own id from
