@@ -14,7 +14,7 @@ const PLAIN_SWITCH = Object.fromEntries(LANGUAGES.map((lang) => [lang, { lang: O
 
 export interface LanguageSwitch {
   lang: Lang;
-  /** Relative to the page itself, so it can never point to another site. */
+  /** Relative to the page itself, or a page of this site that a route names: never another site. */
   href: string;
 }
 
@@ -30,6 +30,20 @@ function switchKeepingQuery(query: string, lang: Lang): LanguageSwitch {
   params.set('lang', lang);
   return { lang, href: `?${params}` };
 }
+
+/**
+ * Mounted on an area's paths whose posts answer at an address that only takes POST (`/user/2fa/enable`): the page
+ * such a post renders links to `page`, the GET page it belongs to, in the other language.
+ */
+export const postsBelongTo =
+  (page: string): RequestHandler =>
+  (req, res, next) => {
+    if (req.method === 'POST') {
+      const lang = OTHER[res.locals.lang];
+      res.locals.langSwitch = { lang, href: `${page}?lang=${lang}` };
+    }
+    next();
+  };
 
 /**
  * Chooses the language (`?lang=`, which also sets the cookie; else the `lang` cookie; else Accept-Language by

@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { createAdminController } from '../controllers/admin.controller.js';
 import { noStore } from '../middleware/headers.js';
 import { requireAdmin, requireLogin } from '../middleware/jwt_auth.js';
+import { postsBelongTo } from '../middleware/language.js';
 import type { Notices } from '../middleware/notice.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import type { UserModel } from '../models/user.js';
@@ -43,6 +44,7 @@ function adminRoutes({
   acceptForm: RequestHandler[];
 }): Router {
   const router = Router();
+  router.use('/users', postsBelongTo('/admin/users'));
   router.use(noStore, jwtAuth, requireLogin, requireAdmin(isAdmin));
   router.get('/users', readNotice, formToken, admin.renderUsersPage);
   router.post('/users/:id/lock', acceptForm, admin.lock);

@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { createPasskeysController } from '../controllers/passkeys.controller.js';
 import { noStore } from '../middleware/headers.js';
 import { requireLogin } from '../middleware/jwt_auth.js';
+import { postsBelongTo } from '../middleware/language.js';
 import { createThrottlePasskey } from '../middleware/throttle.js';
 import { createPasskeyModel } from '../models/passkeys.js';
 import { createPasskeyService } from '../services/passkeys.service.js';
@@ -33,6 +34,8 @@ export function passkeysArea(
 
   const router = Router();
   router.use(['/passkeys', '/login/passkey'], noStore);
+  router.use('/passkeys', postsBelongTo('/user/passkeys'));
+  router.use('/login/passkey', postsBelongTo('/user/login'));
   router.get('/passkeys', loggedIn, deps.notices.read, formToken, passkeys.renderPasskeysPage);
   router.post('/passkeys/options', acceptForm, loggedIn, passkeys.registrationOptions);
   router.post('/passkeys', acceptForm, loggedIn, passkeys.register);
