@@ -47,8 +47,8 @@ function adminRoutes({
   router.use('/users', postsBelongTo('/admin/users'));
   router.use(noStore, jwtAuth, requireLogin, requireAdmin(isAdmin));
   router.get('/users', readNotice, formToken, admin.renderUsersPage);
-  router.post('/users/:id/lock', acceptForm, admin.lock);
-  router.post('/users/:id/unlock', acceptForm, admin.unlock);
-  router.post('/users/:id/revoke-sessions', acceptForm, admin.endSessions);
+  router.post('/users/:id/lock', acceptForm, formToken, admin.lock, admin.pageAgain);
+  router.post('/users/:id/unlock', acceptForm, formToken, admin.unlock, admin.pageAgain);
+  router.post('/users/:id/revoke-sessions', acceptForm, formToken, admin.endSessions, admin.pageAgain);
   return router;
 }

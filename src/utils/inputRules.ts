@@ -18,6 +18,9 @@ const VISIBLE = /(?![\u115F\u1160\u3164\uFFA0\u2800])[\p{L}\p{N}\p{P}\p{S}]/u;
 // zxcvbn-ts ships the ~50,000 most common passwords (MIT); compared without regard to case.
 const COMMON_PASSWORDS = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
 
+/** Ids are unique without regard to case: `Alice` and `alice` name one account. */
+export const sameId = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
 /** Lengths count Unicode code points, not UTF-16 units. */
 export const codePoints = (text: string): number => [...text].length;
 
