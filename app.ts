@@ -9,7 +9,7 @@ import { createPassport } from './src/config/passport.js';
 import { faviconPath, publicDir, viewsDir, webauthnBrowserDir } from './src/config/paths.js';
 import { viewEngine } from './src/config/views.js';
 import { createUserController } from './src/controllers/user.controller.js';
-import { formOrJsonOnly } from './src/middleware/bodyTypes.js';
+import { bodyAsFields, formOrJsonOnly } from './src/middleware/bodyTypes.js';
 import { createCsrf } from './src/middleware/csrf.js';
 import { errorHandler, notFound } from './src/middleware/errors.js';
 import { createLanguage } from './src/middleware/language.js';
@@ -88,6 +88,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
     formOrJsonOnly,
     bodyParser.urlencoded({ extended: false, limit: BODY_LIMIT }),
     bodyParser.json({ limit: BODY_LIMIT }),
+    bodyAsFields,
     csrf.requireToken,
   ];
   // What the feature areas draw on; each takes the parts it names.

@@ -21,6 +21,7 @@ import {
   postTo,
   refusedWithin,
   register,
+  SECRETS,
   setCookies,
   uniqueId,
   type App,
@@ -44,6 +45,8 @@ describe('administrators', function () {
   const usersPage = (tokens: Partial<Tokens>, query = '') => request(app).get(`/admin/users${query}`).set('Cookie', cookieHeader(tokens));
   const act = (tokens: Tokens, id: string, action: string) => postTo(app, `/admin/users/${id}/${action}`, cookieHeader(tokens));
   const refreshWorks = async (tokens: Tokens) => isLoggedIn(await getInfo(app, { accessToken: expire(tokens.accessToken), refreshToken: tokens.refreshToken }));
+  /** The list's rows by id: what each row shows, its forms included. */
+  const rowsOf = (text: string) => Object.fromEntries([...text.matchAll(/<th scope="row">([^<]+)<\/th>([\s\S]*?)<\/tr>/g)].map((m) => [m[1], m[2]]));
 
   before(async () => {
     const site = await makeSite();
@@ -126,6 +129,69 @@ describe('administrators', function () {
     const json = await act(admin, uniqueId(), 'unlock').set('Accept', 'application/json');
     expect(json.status).to.equal(404);
     expect(json.body).to.include({ success: false, msg: ko('admin.unknownAccount') });
+  });
+
+  it("no lock is offered on one's own row (ids compared without regard to case), every other row has one", async () => {
+    const other = await account();
+    expect(rowsOf((await usersPage(admin, `?q=${admin.id}`)).text)[admin.id])
+      .to.include('/revoke-sessions"')
+      .and.not.match(/\/(un)?lock"/);
+    // The token names the id as registered; one that named it in capitals would still be the same account.
+    const claims = jwt.decode(admin.accessToken) as jwt.JwtPayload;
+    const capitals = jwt.sign({ ...claims, sub: admin.id.toUpperCase() }, SECRETS.ACCESS_TOKEN_SECRET, { algorithm: 'HS256' });
+    const page = await usersPage({ accessToken: capitals }, `?q=${admin.id}`);
+    expect(page.status).to.equal(200);
+    expect(rowsOf(page.text)[admin.id]).to.not.match(/\/(un)?lock"/);
+    expect(rowsOf((await usersPage(admin, `?q=${other.id}`)).text)[other.id]).to.include(`action="/admin/users/${other.id}/lock"`);
+  });
+
+  it('a refused action shows the list again: its status, the message in an alert, forms that can be sent, the language link to /admin/users; JSON keeps { success: false, msg }', async () => {
+    const other = await account();
+    const self = await act(admin, admin.id.toUpperCase(), 'lock');
+    expect(self.status).to.equal(400);
+    expect(self.text).to.include(`<p class="alert" role="alert">${ko('admin.cannotLockSelf')}</p>`);
+    expect(self.text)
+      .to.include('<table class="accounts">')
+      .and.match(/<th scope="row">\w+<\/th>/);
+    expect(self.text).to.include('<a class="lang-switch" href="/admin/users?lang=en"');
+    // The page's forms carry a token that goes with the CSRF cookie the answer set.
+    const token = /<input type="hidden" name="_csrf" value="([^"]+)">/.exec(self.text)![1];
+    const csrf = `csrf=${encodeURIComponent(setCookies(self).csrf.value)}`;
+    const sent = await request(app)
+      .post(`/admin/users/${other.id}/revoke-sessions`)
+      .set('Cookie', `${csrf}; ${cookieHeader(admin)}`)
+      .type('form')
+      .send({ _csrf: token });
+    expect(sent.status).to.equal(303);
+    const unknown = await postTo(app, '/admin/users/nobody_here/unlock', `${cookieHeader(admin)}; lang=en`);
+    expect(unknown.status).to.equal(404);
+    expect(unknown.text)
+      .to.include('<html lang="en">')
+      .and.include(`<p class="alert" role="alert">${en('admin.unknownAccount')}</p>`)
+      .and.include('<table class="accounts">')
+      .and.include('href="/admin/users?lang=ko"');
+    const json = await act(admin, admin.id, 'lock').set('Accept', 'application/json');
+    expect([json.status, json.body]).to.deep.equal([400, { success: false, msg: ko('admin.cannotLockSelf'), errors: {} }]);
+  });
+
+  it('the id filter takes `_` as itself, not as any one character', async () => {
+    const stem = `f${uniqueId().slice(2, 10)}`;
+    const { passwordHash } = (await users.findById(admin.id))!;
+    for (const id of [`${stem}_1`, `${stem}b1`, `${stem}_2`]) expect(await users.create({ id, name: 'Filtered', passwordHash })).to.equal(true);
+    expect(Object.keys(rowsOf((await usersPage(admin, `?q=${stem}_`)).text))).to.deep.equal([`${stem}_1`, `${stem}_2`]);
+    expect(Object.keys(rowsOf((await usersPage(admin, `?q=${stem}`)).text))).to.have.length(3);
+  });
+
+  it('a locked administrator is refused at /admin (403) although the session and its token are still good', async () => {
+    const other = await account(true);
+    expect((await usersPage(other)).status).to.equal(200);
+    await users.setLocked(other.id, true); // in MySQL only: the session lives on
+    expect(isLoggedIn(await getInfo(app, other))).to.equal(true);
+    const refused = await usersPage(other);
+    expect(refused.status).to.equal(403);
+    expect(refused.text).to.include(ko('admin.forbidden'));
+    expect((await act(other, admin.id, 'revoke-sessions')).status).to.equal(403);
+    expect(isLoggedIn(await getInfo(app, admin), 'Admin')).to.equal(true);
   });
 
   it('20 parallel "end all sessions" requests end each of the account\'s 5 sessions once, and nothing fails', async () => {

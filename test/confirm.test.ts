@@ -212,7 +212,10 @@ describe("confirming it's you: a stolen session cannot change how the account is
     }
     const wrong = await form('/user/confirm', user).send({ password: 'not my password', code: codeAt(user.secret, 1), next: '/user/2fa' });
     expect(wrong.status).to.equal(400);
-    expect(wrong.text).to.include(ko('confirm.wrongPassword')).and.include('<input type="hidden" name="next" value="/user/2fa">');
+    expect(wrong.text)
+      .to.include(ko('confirm.wrongPassword'))
+      .and.include('<input type="hidden" name="next" value="/user/2fa">')
+      .and.include('class="lang-switch" href="/user/confirm?next=%2Fuser%2F2fa&amp;lang=en"');
     const noCode = await form('/user/confirm', user).send({ password: PASSWORD, next: '/user/2fa' });
     expect(noCode.status).to.equal(400);
     expect(noCode.text).to.include(ko('twoFactor.codeRequired'));

@@ -60,7 +60,12 @@ describe('languages', () => {
       ];
       for (const [header, lang] of cases) {
         // Twice: the second answer comes from the cache of headers.
-        for (let i = 0; i < 2; i++) expect(htmlLang((await request(app).get('/user/login').set('Accept-Language', header)).text), header).to.equal(lang);
+        for (let i = 0; i < 2; i++) {
+          const res = await request(app).get('/user/login').set('Accept-Language', header);
+          expect(htmlLang(res.text), header).to.equal(lang);
+          // Only ?lang= sets the cookie: one taken from the header would outvote the browser's languages once they change.
+          expect(setCookies(res), header).not.to.have.property('lang');
+        }
       }
     });
 
@@ -101,6 +106,19 @@ describe('languages', () => {
       expect(english.text).to.include('<a class="lang-switch" href="?lang=ko" lang="ko" hreflang="ko">한국어</a>');
       const withNext = await request(app).get('/user/login?next=%2Fuser%2Finfo&lang=en');
       expect(withNext.text).to.include('href="?next=%2Fuser%2Finfo&amp;lang=ko"');
+    });
+
+    it('a page that answers a POST links to the GET page it belongs to, not to the address it was posted to', async () => {
+      const user = await loggedInUser(app);
+      const wrongCode = await postTo(app, '/user/2fa/enable', `${cookieHeader(user)}; lang=en`).send({ code: '000000' });
+      expect(wrongCode.status).to.equal(400);
+      expect(wrongCode.text).to.include('<a class="lang-switch" href="/user/2fa?lang=ko" lang="ko" hreflang="ko">');
+      const unknownSession = await postTo(app, '/user/sessions/revoke', cookieHeader(user)).send({ sid: 'no-such-session' });
+      expect(unknownSession.status).to.equal(404);
+      expect(unknownSession.text).to.include('href="/user/sessions?lang=en"');
+      // Where the form's page has the post's own address, the relative link stays.
+      const wrongLogin = await postTo(app, '/user/login').send({ id: user.id, password: 'not the password' });
+      expect(wrongLogin.text).to.include('<a class="lang-switch" href="?lang=en"');
     });
   });
 

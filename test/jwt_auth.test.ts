@@ -73,6 +73,17 @@ describe('jwt_auth: the four cases', () => {
     expect(await redis.pTTL(key)).to.be.at.most(deadline + 1000 - Date.now());
   });
 
+  it('a refresh never lets the session key outlive the absolute deadline, even when the idle limit is longer (REFRESH_TOKEN_TTL 20s, SESSION_IDLE_TTL 60s)', async () => {
+    const { app, redis } = await makeSite({ ACCESS_TOKEN_TTL: '5s', REFRESH_TOKEN_TTL: '20s', SESSION_IDLE_TTL: '60s' });
+    const user = await loggedInUser(app);
+    const refreshed = setCookies(await getInfo(app, stale(user)));
+    expect(refreshed.refreshToken.value, 'case 3 rotated').to.be.a('string').and.not.equal(user.refreshToken);
+    const key = `${redisKeyPrefix}session:{${user.id}}:${claimsOf(user.accessToken).sid}`;
+    const deadline = Number(await redis.hGet(key, 'absExp'));
+    const now = Date.now();
+    expect(await redis.pTTL(key)).to.be.within(1, deadline - now + 50);
+  });
+
   it('case 4: an expired access token without a refresh cookie is not reissued; both cookies are cleared once', async () => {
     const user = await loggedInUser(app);
     const res = await getInfo(app, { accessToken: expire(user.accessToken) });

@@ -6,6 +6,7 @@ import { Secret, TOTP, URI } from 'otpauth';
 import request from 'supertest';
 import type { Db, RedisClient } from '../src/config/clients.js';
 import { createUserModel } from '../src/models/user.js';
+import { createPasswords } from '../src/utils/password.js';
 import { en, ko } from './helpers/i18n.js';
 import {
   cookieHeader,
@@ -386,6 +387,28 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       expect(right.status).to.equal(200);
       expect(right.body).to.deep.equal({ success: true });
       expect(isLoggedIn(await getInfo(app, tokensOf(right)))).to.equal(true);
+    });
+
+    it('a password change while the login waits ends it: the right code then gets what an ended waiting login gets (303 to /user/login, a notice), no cookie', async () => {
+      const user = await enrolledUser();
+      const waiting = await passwordStep(user.id);
+      await createUserModel(db).changePassword(user.id, await createPasswords(1).hash('a new password of its own'));
+      const res = await sendCode(waiting, codeAt(user.secret, 1));
+      expect([res.status, res.headers.location]).to.deep.equal([303, '/user/login']);
+      expect(setCookies(res)).not.to.have.any.keys('accessToken', 'refreshToken');
+      expect(setCookies(res)[WAITING].value).to.equal('');
+      expect((await request(app).get('/user/login').set('Cookie', noticeOf(res))).text).to.include(ko('loginCode.ended'));
+      expect(await waitingKeys(user.id)).to.deep.equal([]);
+    });
+
+    it('a locked account with TOTP: the right password gets 403 and the locked page, and no login waits for a code', async () => {
+      const user = await enrolledUser();
+      await createUserModel(db).setLocked(user.id, true);
+      const res = await postTo(app, '/user/login').set('X-Forwarded-For', someIp()).send({ id: user.id, password: PASSWORD });
+      expect(res.status).to.equal(403);
+      expect(res.text).to.include(ko('login.locked'));
+      expect(setCookies(res)).not.to.have.any.keys(WAITING, 'accessToken', 'refreshToken');
+      expect(await waitingKeys(user.id)).to.deep.equal([]);
     });
 
     it('a lock while the login waits: the right code then gets 403 and no cookie', async () => {

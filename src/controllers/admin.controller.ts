@@ -1,8 +1,11 @@
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { showFormAgain } from '../middleware/errors.js';
 import type { Notices } from '../middleware/notice.js';
 import { ACCOUNTS_PER_PAGE, type AdminService } from '../services/admin.service.js';
-import { succeed } from '../utils/http.js';
-import { ID_PATTERN } from '../utils/inputRules.js';
+import type { AuthUser } from '../services/auth.service.js';
+import { succeed, wantsJson } from '../utils/http.js';
+import { HttpError } from '../utils/httpError.js';
+import { ID_PATTERN, sameId } from '../utils/inputRules.js';
 
 const MAX_PAGE = 10_000;
 
@@ -16,11 +19,24 @@ function listQuery(query: Request['query']) {
 const idParam = (req: Request) => (ID_PATTERN.test(String(req.params.id)) ? String(req.params.id) : '');
 
 export function createAdminController({ admin, notices }: { admin: AdminService; notices: Notices }) {
+  /** What the list page shows for this query; the viewer's own row is marked (it offers no lock). */
+  async function usersPage(query: Request['query'], viewer: AuthUser) {
+    const { prefix, page } = listQuery(query);
+    const { accounts, hasMore } = await admin.listAccounts({ prefix, page });
+    const rows = accounts.map((account) => ({ ...account, own: sameId(account.id, viewer.id) }));
+    return { accounts: rows, hasMore, q: prefix, page, perPage: ACCOUNTS_PER_PAGE };
+  }
+  const listAgain = showFormAgain('admin-users');
+
   return {
     async renderUsersPage(req: Request, res: Response) {
-      const query = listQuery(req.query);
-      const { accounts, hasMore } = await admin.listAccounts(query);
-      res.render('admin-users', { accounts, hasMore, q: query.prefix, page: query.page, perPage: ACCOUNTS_PER_PAGE });
+      res.render('admin-users', await usersPage(req.query, res.locals.user!));
+    },
+
+    /** A refused action (locking oneself, an unknown id) shows the list again with the message; JSON clients get only the failure. */
+    async pageAgain(err: unknown, req: Request, res: Response, next: NextFunction) {
+      if (err instanceof HttpError && err.status < 500 && !wantsJson(req)) Object.assign(res.locals, await usersPage({}, res.locals.user!));
+      listAgain(err, req, res, next);
     },
 
     async lock(req: Request, res: Response) {

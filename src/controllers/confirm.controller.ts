@@ -1,5 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
+import { confirmPath } from '../middleware/confirmed.js';
 import { showFormAgain } from '../middleware/errors.js';
+import { linkOtherLanguageTo } from '../middleware/language.js';
 import { authEvent } from '../middleware/requestLog.js';
 import { field } from '../middleware/validate.js';
 import type { Confirmation } from '../services/confirmation.service.js';
@@ -27,10 +29,12 @@ export function createConfirmController({
   const minutes = Math.max(1, Math.ceil(confirmation.stepUpMs / 60_000));
   return {
     /** A wrong password or code shows the form again, with `next` kept. */
-    formAgain: showFormAgain('confirm', (req) => ({ next: safeNextPath(req.body?.next) ?? '' })),
+    formAgain: showFormAgain('confirm', (req) => ({ next: safeNextPath(field(req, 'next')) ?? '' })),
 
-    async loadPage(_req: Request, res: Response, next: NextFunction) {
+    async loadPage(req: Request, res: Response, next: NextFunction) {
       res.locals.confirmPage = { hasPasskeys: await hasPasskeys(res.locals.user!.id), minutes };
+      // The answer to a post links to the confirm page, coming back to the same place, in the other language.
+      if (req.method === 'POST') linkOtherLanguageTo(res, confirmPath(safeNextPath(field(req, 'next')) ?? '/user/info'));
       next();
     },
 
@@ -53,7 +57,7 @@ export function createConfirmController({
         throw new HttpError(401, 'auth.loginRequired');
       }
       authEvent(req, 'session.confirmed', { user: user.id, sid: user.sid, method: 'password' });
-      succeed(req, res, safeNextPath(req.body.next) ?? '/user/info');
+      succeed(req, res, safeNextPath(field(req, 'next')) ?? '/user/info');
     },
   };
 }

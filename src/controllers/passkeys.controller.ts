@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Notices } from '../middleware/notice.js';
+import { field } from '../middleware/validate.js';
 import { authEvent } from '../middleware/requestLog.js';
 import type { PasskeyService, RelyingParty } from '../services/passkeys.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
@@ -10,8 +11,8 @@ import type { MessageKey } from '../utils/i18n.js';
 import { checkName } from '../utils/inputRules.js';
 
 /** The passkey name typed on the page, by the rules of a person's name; optional when adding one. */
-function passkeyName(value: unknown, failure: MessageKey, optional: boolean): string {
-  const name = (typeof value === 'string' ? value : '').trim().normalize('NFC');
+function passkeyName(typed: string, failure: MessageKey, optional: boolean): string {
+  const name = typed.trim().normalize('NFC');
   const problem = name === '' && optional ? undefined : checkName(name);
   if (problem) throw new HttpError(400, failure, { errors: { name: problem } });
   return name;
@@ -41,7 +42,7 @@ export function createPasskeysController({
 
     async register(req: Request, res: Response) {
       const user = res.locals.user!;
-      const name = passkeyName(req.body.name, 'passkeys.addFailed', true);
+      const name = passkeyName(field(req, 'name'), 'passkeys.addFailed', true);
       if (!(await passkeys.register(user, relyingParty(req), req.body.response, name))) throw new HttpError(400, 'passkeys.addFailed');
       authEvent(req, 'passkey.added', { user: user.id });
       notices.set(res, 'passkeyAdded');
@@ -50,9 +51,9 @@ export function createPasskeysController({
 
     async rename(req: Request, res: Response) {
       const user = res.locals.user!;
-      const credentialId: unknown = req.body.credentialId;
-      const name = passkeyName(req.body.name, 'passkeys.renameFailed', false);
-      if (typeof credentialId !== 'string' || !(await passkeys.rename(user.id, credentialId, name))) throw new HttpError(404, 'passkeys.notFound');
+      const credentialId = field(req, 'credentialId');
+      const name = passkeyName(field(req, 'name'), 'passkeys.renameFailed', false);
+      if (!credentialId || !(await passkeys.rename(user.id, credentialId, name))) throw new HttpError(404, 'passkeys.notFound');
       authEvent(req, 'passkey.renamed', { user: user.id });
       notices.set(res, 'passkeyRenamed');
       succeed(req, res, '/user/passkeys');
@@ -60,8 +61,8 @@ export function createPasskeysController({
 
     async remove(req: Request, res: Response) {
       const user = res.locals.user!;
-      const credentialId: unknown = req.body.credentialId;
-      if (typeof credentialId !== 'string' || !(await passkeys.remove(user.id, credentialId))) throw new HttpError(404, 'passkeys.notFound');
+      const credentialId = field(req, 'credentialId');
+      if (!credentialId || !(await passkeys.remove(user.id, credentialId))) throw new HttpError(404, 'passkeys.notFound');
       authEvent(req, 'passkey.removed', { user: user.id });
       notices.set(res, 'passkeyRemoved');
       succeed(req, res, '/user/passkeys');

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Notices } from '../middleware/notice.js';
 import { authEvent } from '../middleware/requestLog.js';
+import { field } from '../middleware/validate.js';
 import type { RefreshSessions, SessionInfo } from '../models/refreshSessions.js';
 import type { AuthCookies } from '../utils/authCookies.js';
 import { formatDateTime } from '../utils/dateTime.js';
@@ -30,8 +31,8 @@ export function createSessionsController({ sessions, cookies, notices }: { sessi
 
     async revoke(req: Request, res: Response) {
       const user = res.locals.user!;
-      const sid: unknown = req.body.sid;
-      if (typeof sid !== 'string' || !(await sessions.revoke(user.id, sid))) throw new HttpError(404, 'sessions.notFound');
+      const sid = field(req, 'sid');
+      if (!sid || !(await sessions.revoke(user.id, sid))) throw new HttpError(404, 'sessions.notFound');
       authEvent(req, 'session.revoked', { user: user.id, sid });
       // Ending the session this browser is in is a logout.
       const own = sid === user.sid;

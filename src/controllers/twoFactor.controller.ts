@@ -86,7 +86,7 @@ export function createTwoFactorController({
     async secondStepIfEnrolled(req: Request, res: Response, next: NextFunction) {
       const account = res.locals.account!;
       if (!account.hasTotp || account.locked) return next();
-      const [begun] = await Promise.all([twoFactor.beginLogin(account, safeNextPath(req.body.next) ?? ''), res.locals.loginReleased]);
+      const [begun] = await Promise.all([twoFactor.beginLogin(account, safeNextPath(field(req, 'next')) ?? ''), res.locals.loginReleased]);
       if ('waitMs' in begun) return codesSpent(req, account.id, begun.waitMs);
       waitingCookie.set(res, begun.ref);
       authEvent(req, 'login.second_factor', { user: account.id });

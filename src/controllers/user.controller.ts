@@ -28,7 +28,7 @@ export function createUserController({
     registerFormAgain: showFormAgain('register', (req) => ({ id: field(req, 'id').trim().slice(0, 100), name: field(req, 'name').trim().slice(0, 200) })),
 
     /** A failed login shows the form again with the id and the `next` target kept, never the password. */
-    loginFormAgain: showFormAgain('login', (req) => ({ id: field(req, 'id').slice(0, 100), next: safeNextPath(req.body?.next) ?? '' })),
+    loginFormAgain: showFormAgain('login', (req) => ({ id: field(req, 'id').slice(0, 100), next: safeNextPath(field(req, 'next')) ?? '' })),
 
     renderRegisterPage(_req: Request, res: Response) {
       res.render('register', { values: {}, errors: {} });
@@ -61,7 +61,7 @@ export function createUserController({
       const [issued] = await Promise.all([started, res.locals.loginReleased]);
       cookies.set(res, issued.tokens, issued.expiresAtMs);
       authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid });
-      succeed(req, res, safeNextPath(req.body.next) ?? '/user/info');
+      succeed(req, res, safeNextPath(field(req, 'next')) ?? '/user/info');
     },
 
     async logout(req: Request, res: Response) {

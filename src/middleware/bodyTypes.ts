@@ -9,3 +9,12 @@ export const formOrJsonOnly: RequestHandler = (req, _res, next) => {
   if (hasContent && !req.is(ACCEPTED)) return next(new HttpError(415, 'error.formOrJson'));
   next();
 };
+
+/**
+ * After the parsers: a body that holds no fields (none was sent, so the parsers left none; a JSON array) reads as
+ * an empty form, so that every reader finds its fields missing instead of reading a property of nothing.
+ */
+export const bodyAsFields: RequestHandler = (req, _res, next) => {
+  if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) req.body = {};
+  next();
+};

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { doubleCsrf } from 'csrf-csrf';
 import { HttpError } from '../utils/httpError.js';
+import { field } from './validate.js';
 
 const SESSION_TOKENS_KEPT = 10_000;
 
@@ -41,7 +42,7 @@ export function createCsrf({ secret, isProduction, publicOrigin }: { secret: str
     getSessionIdentifier: () => '',
     cookieName,
     cookieOptions,
-    getCsrfTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : req.get('x-csrf-token')),
+    getCsrfTokenFromRequest: (req) => field(req, '_csrf') || req.get('x-csrf-token'),
   });
 
   /** Runs on form posts before the body is read: refuses those sent from other sites. */

@@ -14,7 +14,7 @@ const PLAIN_SWITCH = Object.fromEntries(LANGUAGES.map((lang) => [lang, { lang: O
 
 export interface LanguageSwitch {
   lang: Lang;
-  /** Relative to the page itself, so it can never point to another site. */
+  /** Relative to the page itself, or a page of this site that a route names: never another site. */
   href: string;
 }
 
@@ -29,6 +29,24 @@ function switchKeepingQuery(query: string, lang: Lang): LanguageSwitch {
   const params = new URLSearchParams(query);
   params.set('lang', lang);
   return { lang, href: `?${params}` };
+}
+
+/**
+ * Mounted on an area's paths whose posts answer at an address that only takes POST (`/user/2fa/enable`): the page
+ * such a post renders links to `page`, the GET page it belongs to, in the other language.
+ */
+export const postsBelongTo =
+  (page: string): RequestHandler =>
+  (req, res, next) => {
+    if (req.method === 'POST') linkOtherLanguageTo(res, page);
+    next();
+  };
+
+/** The page this response renders links to `page` (a path of this site, its query kept) in the other language. */
+export function linkOtherLanguageTo(res: Response, page: string): void {
+  const [path, query = ''] = page.split('?', 2);
+  const { lang, href } = switchKeepingQuery(query, OTHER[res.locals.lang]);
+  res.locals.langSwitch = { lang, href: path + href };
 }
 
 /**

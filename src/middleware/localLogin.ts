@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type passport from 'passport';
 import type { User } from '../models/user.js';
 import { authEvent, type IdTag } from './requestLog.js';
+import { field } from './validate.js';
 import { HttpError } from '../utils/httpError.js';
 
 /**
@@ -19,7 +20,7 @@ export function createLocalLogin(authenticator: passport.Authenticator, idTag: I
           () => next(err),
         );
       if (!account) {
-        authEvent(req, 'login.failed', { idTag: idTag(req.body.id) });
+        authEvent(req, 'login.failed', { idTag: idTag(field(req, 'id')) });
         return next(new HttpError(401, 'login.failed'));
       }
       res.locals.account = account;

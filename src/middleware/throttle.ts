@@ -3,6 +3,7 @@ import type { RateLimits } from '../models/rateLimits.js';
 import { clientNetwork } from '../utils/http.js';
 import { tooMany } from '../utils/httpError.js';
 import { authEvent, type AuthEvent, type IdTag } from './requestLog.js';
+import { field } from './validate.js';
 
 /** Whose password a request tries. */
 type AccountOf = (req: Request, res: Response) => string;
@@ -28,7 +29,7 @@ function createThrottlePassword(limits: RateLimits, idTag: IdTag, accountOf: Acc
 }
 
 /** Login: the id typed into the form. */
-export const createThrottleLogin = (limits: RateLimits, idTag: IdTag): RequestHandler => createThrottlePassword(limits, idTag, (req) => req.body.id);
+export const createThrottleLogin = (limits: RateLimits, idTag: IdTag): RequestHandler => createThrottlePassword(limits, idTag, (req) => field(req, 'id'));
 
 /**
  * A logged-in person's password re-check (password change, deletion) counts as a login of their own id from

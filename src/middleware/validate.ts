@@ -1,18 +1,15 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { HttpError, type FieldErrors } from '../utils/httpError.js';
 import type { MessageKey } from '../utils/i18n.js';
-import { checkNewPassword, checkRegistration, isPlausibleLogin } from '../utils/inputRules.js';
+import { checkNewPassword, checkRegistration, isPlausibleLogin, textField } from '../utils/inputRules.js';
 
-/** A text field of the posted form ('' when missing or not text). */
-export const field = (req: Request, name: string): string => {
-  const value: unknown = req.body?.[name];
-  return typeof value === 'string' ? value : '';
-};
+/** A text field of the posted form ('' when missing or not text); every handler reads the form's text through it. */
+export const field = (req: Request, name: string): string => textField(req.body, name);
 
 const invalid = (message: MessageKey, errors: FieldErrors): HttpError => new HttpError(400, message, { errors });
 
 export const validateRegister: RequestHandler = (req, res, next) => {
-  const { registration, errors } = checkRegistration(req.body ?? {});
+  const { registration, errors } = checkRegistration(req.body);
   if (Object.keys(errors).length > 0) return next(invalid('register.invalid', errors));
   res.locals.registration = registration;
   next();
@@ -43,7 +40,7 @@ function proofErrors(req: Request, res: Response, passwordField: string, missing
 
 /** After requireLogin: the proof, and a new password by the registration's rules for this account's id, not the current one. */
 export const validatePasswordChange: RequestHandler = (req, res, next) => {
-  const errors = { ...proofErrors(req, res, 'currentPassword', 'password.currentRequired'), ...checkNewPassword(req.body ?? {}, res.locals.user!.id) };
+  const errors = { ...proofErrors(req, res, 'currentPassword', 'password.currentRequired'), ...checkNewPassword(req.body, res.locals.user!.id) };
   if (!errors.password && field(req, 'password') === field(req, 'currentPassword')) errors.password = 'password.sameAsCurrent';
   next(Object.keys(errors).length > 0 ? invalidAccountForm(errors) : undefined);
 };

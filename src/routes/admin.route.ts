@@ -3,6 +3,7 @@ import { createAdminController } from '../controllers/admin.controller.js';
 import { noStore } from '../middleware/headers.js';
 import { requireAdmin, requireLogin } from '../middleware/jwt_auth.js';
 import type { ConfirmationSteps } from '../middleware/confirmed.js';
+import { postsBelongTo } from '../middleware/language.js';
 import type { Notices } from '../middleware/notice.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import type { UserModel } from '../models/user.js';
@@ -50,10 +51,11 @@ function adminRoutes({
   acceptForm: RequestHandler[];
 }): Router {
   const router = Router();
+  router.use('/users', postsBelongTo('/admin/users'));
   router.use(noStore, jwtAuth, requireLogin, requireAdmin(isAdmin));
   router.get('/users', readNotice, formToken, admin.renderUsersPage);
-  router.post('/users/:id/lock', acceptForm, confirmed, admin.lock);
-  router.post('/users/:id/unlock', acceptForm, confirmed, admin.unlock);
-  router.post('/users/:id/revoke-sessions', acceptForm, confirmed, admin.endSessions);
+  router.post('/users/:id/lock', acceptForm, confirmed, formToken, admin.lock, admin.pageAgain);
+  router.post('/users/:id/unlock', acceptForm, confirmed, formToken, admin.unlock, admin.pageAgain);
+  router.post('/users/:id/revoke-sessions', acceptForm, confirmed, formToken, admin.endSessions, admin.pageAgain);
   return router;
 }

@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { createPasskeysController } from '../controllers/passkeys.controller.js';
 import { noStore } from '../middleware/headers.js';
+import { postsBelongTo } from '../middleware/language.js';
 import { requireLogin } from '../middleware/jwt_auth.js';
 import { createThrottlePasskey, createThrottlePasskeyOptions, createThrottleReauth } from '../middleware/throttle.js';
 import { CHALLENGE_TTL_MS } from '../models/passkeys.js';
@@ -50,6 +51,9 @@ export function passkeysArea(
 
   const router = Router();
   router.use(['/passkeys', '/login/passkey', '/confirm/passkey'], noStore);
+  router.use('/passkeys', postsBelongTo('/user/passkeys'));
+  router.use('/login/passkey', postsBelongTo('/user/login'));
+  router.use('/confirm/passkey', postsBelongTo('/user/confirm'));
   router.get('/passkeys', loggedIn, deps.notices.read, formToken, passkeys.renderPasskeysPage);
   router.post('/passkeys/options', acceptForm, confirmed, passkeys.registrationOptions);
   router.post('/passkeys', acceptForm, confirmed, passkeys.register);

@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { createSessionsController } from '../controllers/sessions.controller.js';
 import { noStore } from '../middleware/headers.js';
 import { requireLogin } from '../middleware/jwt_auth.js';
+import { postsBelongTo } from '../middleware/language.js';
 import type { Notices } from '../middleware/notice.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import type { AuthCookies } from '../utils/authCookies.js';
@@ -26,7 +27,7 @@ export function sessionsRoutes({
 }): Router {
   const page = createSessionsController({ sessions, cookies, notices });
   const router = Router();
-  router.use('/sessions', noStore);
+  router.use('/sessions', noStore, postsBelongTo('/user/sessions'));
   router.get('/sessions', jwtAuth, requireLogin, notices.read, formToken, page.renderSessionsPage);
   router.post('/sessions/revoke', acceptForm, jwtAuth, requireLogin, page.revoke);
   router.post('/sessions/revoke-others', acceptForm, jwtAuth, requireLogin, page.revokeOthers);

@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { createTwoFactorController } from '../controllers/twoFactor.controller.js';
 import { noStore } from '../middleware/headers.js';
 import { redirectLoggedIn, requireLogin } from '../middleware/jwt_auth.js';
+import { postsBelongTo } from '../middleware/language.js';
 import { createThrottleReauth, createThrottleSecondFactor } from '../middleware/throttle.js';
 import { validateCode, validateProof } from '../middleware/validate.js';
 import { createWaitingLogins } from '../models/waitingLogins.js';
@@ -62,6 +63,7 @@ export function twoFactorArea(
 
   const router = Router();
   router.use(['/2fa', '/login/2fa'], noStore);
+  router.use('/2fa', postsBelongTo('/user/2fa'));
   router.get('/2fa', loggedIn, deps.notices.read, formToken, page.loadPage, page.renderPage);
   router.post('/2fa/enable', acceptForm, loggedIn, requireConfirmed('/user/2fa'), formToken, page.loadPage, validateCode, page.enable, page.pageAgain);
   router.post(

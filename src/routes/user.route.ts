@@ -3,6 +3,7 @@ import type { createUserController } from '../controllers/user.controller.js';
 import { ownPagesOnly } from '../middleware/csrf.js';
 import { noStore } from '../middleware/headers.js';
 import { ifLoggedIn, redirectLoggedIn } from '../middleware/jwt_auth.js';
+import { postsBelongTo } from '../middleware/language.js';
 import { validateLogin, validateRegister } from '../middleware/validate.js';
 
 export function userRoutes({
@@ -36,6 +37,8 @@ export function userRoutes({
   const router = Router();
   // Every answer under /user is personal or about authentication: never cache it.
   router.use(noStore);
+  // The logout form is on the info page (GET /user/logout would log out again).
+  router.use('/logout', postsBelongTo('/user/info'));
   router.get('/info', jwtAuth, readNotice, ifLoggedIn(logoutToken), user.renderInfoPage);
   router.get('/register', jwtAuth, redirectLoggedIn, formToken, user.renderRegisterPage);
   router.post('/register', acceptForm, formToken, validateRegister, throttleRegister, user.register, user.registerFormAgain);

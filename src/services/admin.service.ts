@@ -1,6 +1,7 @@
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import type { AccountSummary, UserModel } from '../models/user.js';
 import { HttpError } from '../utils/httpError.js';
+import { sameId } from '../utils/inputRules.js';
 
 export const ACCOUNTS_PER_PAGE = 50;
 
@@ -30,7 +31,7 @@ export function createAdminService({ users, sessions }: { users: UserModel; sess
     /** A locked account cannot log in, and every session of it ends. */
     async lock(adminId: string, id: string): Promise<void> {
       const account = await known(id);
-      if (account.id.toLowerCase() === adminId.toLowerCase()) throw new HttpError(400, 'admin.cannotLockSelf');
+      if (sameId(account.id, adminId)) throw new HttpError(400, 'admin.cannotLockSelf');
       await users.setLocked(account.id, true);
       await sessions.revokeAll(account.id);
     },

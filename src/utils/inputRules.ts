@@ -18,10 +18,17 @@ const VISIBLE = /(?![\u115F\u1160\u3164\uFFA0\u2800])[\p{L}\p{N}\p{P}\p{S}]/u;
 // zxcvbn-ts ships the ~50,000 most common passwords (MIT); compared without regard to case.
 const COMMON_PASSWORDS = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
 
+/** Ids are unique without regard to case: `Alice` and `alice` name one account. */
+export const sameId = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
 /** Lengths count Unicode code points, not UTF-16 units. */
 export const codePoints = (text: string): number => [...text].length;
 
-const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+/** A text field of a posted form: '' when it is missing or not text (an array from repeated keys, a JSON object). */
+export function textField(fields: Record<string, unknown>, name: string): string {
+  const value = fields[name];
+  return typeof value === 'string' ? value : '';
+}
 
 export interface Registration {
   id: string;
@@ -31,9 +38,9 @@ export interface Registration {
 
 /** Checks a registration form; `values` holds what may be shown again (never the passwords). */
 export function checkRegistration(body: Record<string, unknown>): { registration: Registration; values: Record<string, string>; errors: FieldErrors } {
-  const id = text(body.id)?.trim() ?? '';
-  const name = (text(body.name) ?? '').trim().normalize('NFC');
-  const password = text(body.password) ?? '';
+  const id = textField(body, 'id').trim();
+  const name = textField(body, 'name').trim().normalize('NFC');
+  const password = textField(body, 'password');
   const errors: FieldErrors = {};
 
   if (!ID_PATTERN.test(id)) errors.id = 'register.idInvalid';
@@ -53,10 +60,10 @@ export function checkName(name: string): Message | undefined {
 
 /** A new password (`password`, `confirmPassword`) for the account `id`, at registration and at a password change. */
 export function checkNewPassword(body: Record<string, unknown>, id: string): FieldErrors {
-  const password = text(body.password) ?? '';
+  const password = textField(body, 'password');
   const problem = checkPassword(password, id);
   if (problem) return { password: problem };
-  if (text(body.confirmPassword) !== password) return { confirmPassword: 'register.passwordMismatch' };
+  if (textField(body, 'confirmPassword') !== password) return { confirmPassword: 'register.passwordMismatch' };
   return {};
 }
 
