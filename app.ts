@@ -39,6 +39,7 @@ import { createSecondFactorCodes } from './src/services/codes.service.js';
 import { createConfirmation } from './src/services/confirmation.service.js';
 import { createSessionStore } from './src/services/sessionStore.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
+import { formatDateTime } from './src/utils/dateTime.js';
 import { NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from './src/utils/inputRules.js';
 import { createPasswords } from './src/utils/password.js';
 import { createSecondFactorKeys } from './src/utils/secondFactor.js';
@@ -108,8 +109,9 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   // Every page is rendered for one person (no-store, or a fresh CSRF token): an ETag would be a hash for nothing.
   app.set('etag', false);
 
-  // The input limits that the forms' hints state.
+  // The input limits that the forms' hints state, and times as the person's language reads them (partials/time).
   app.locals.inputRules = { nameMax: NAME_MAX, passwordMin: PASSWORD_MIN, passwordMax: PASSWORD_MAX };
+  app.locals.formatDateTime = formatDateTime;
 
   app.use(requestLogger(logger), securityHeaders(config.isProduction));
   // Before anything that may answer with a page, error pages included.

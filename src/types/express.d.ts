@@ -27,12 +27,16 @@ declare global {
       lang: Lang;
       t: Translate;
       langSwitch: LanguageSwitch;
+      /** On the answer to a post: the GET page it belongs to (its language link and its place in the history). */
+      postAnswersFor?: string;
       csrfToken?: string;
       /** The account the local-login strategy accepted. */
       account?: Account;
       registration?: Registration;
       /** Settles the password attempt that the throttle reserved (throttle.ts): a failure unless told otherwise. */
       settleAttempt?: SettleAttempt;
+      /** Set when one more failed password would lock this (id, network) pair: for how long. */
+      lockAfterNextFailure?: { minutes: number };
       /** The release of a successful login's reservation, under way (localLogin.ts). */
       loginReleased?: Promise<void>;
       /** The login waiting for its second factor that this request tries a code for, its try counted. */
