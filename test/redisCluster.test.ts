@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { createClusterSubscriber, createRedis, createRedisCluster, type RedisClient, type RedisCluster, type Subscriber } from '../src/config/clients.js';
+import { createClusterSubscriber, createRedisCluster, createSubscriber, type RedisCluster, type Subscriber } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
 import { missingClusterTools, startRedisCluster, type LocalCluster } from './helpers/redisCluster.js';
 import {
@@ -31,19 +31,18 @@ const someIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)
 const jtiOf = (refreshToken: string) => (jwt.decode(refreshToken) as { jti: string }).jti;
 const refresh = (app: App, tokens: Tokens) => getInfo(app, { accessToken: expire(tokens.accessToken), refreshToken: tokens.refreshToken });
 
-async function listener(seed: string): Promise<RedisClient> {
-  const subscriber = createRedis(`redis://${seed}`, createLogger('silent'), { subscriber: true });
-  await subscriber.connect();
-  subscriber.setMaxListeners(0); // one 'ready' listener per test site
-  return subscriber;
-}
-
 describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function () {
   this.timeout(60_000);
   let cluster: LocalCluster;
   let redis: RedisCluster;
-  let subscriber: RedisClient;
-  const site = (env: Record<string, string> = {}) => makeSite({ TRUST_PROXY: 'true', ...env }, { redis, subscriber }).then(({ app }) => app);
+  const subscribers: Subscriber[] = [];
+  /** A listening connection of a site's own: the cluster's pub/sub connection, or a client on one node. */
+  const listener = (seed?: string) => {
+    const subscriber = seed ? createSubscriber(`redis://${seed}`, createLogger('silent')) : createClusterSubscriber(cluster.seeds, createLogger('silent'));
+    subscribers.push(subscriber);
+    return subscriber;
+  };
+  const site = (env: Record<string, string> = {}) => makeSite({ TRUST_PROXY: 'true', ...env }, { redis, subscriber: listener() }).then(({ app }) => app);
 
   before(async function () {
     const missing = missingClusterTools();
@@ -54,11 +53,10 @@ describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function (
     cluster = await startRedisCluster();
     redis = createRedisCluster(cluster.seeds, createLogger('silent'));
     await redis.connect();
-    subscriber = await listener(cluster.seeds[0]);
   });
 
   after(async () => {
-    await Promise.allSettled([redis?.close(), subscriber?.close()]);
+    await Promise.allSettled([redis?.close(), ...subscribers.map((subscriber) => subscriber.close())]);
     await cluster?.stop();
   });
 
@@ -94,25 +92,20 @@ describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function (
 
   it('a logout on one instance refuses the access token on another, listening on another node, within 1 s (20 sessions at once)', async () => {
     const a = await site();
-    const otherListener = await listener(cluster.seeds[2]);
-    try {
-      const b = (await makeSite({}, { redis, subscriber: otherListener })).app;
-      const users = [];
-      for (let i = 0; i < 20; i++) users.push(await loggedInUser(a)); // one by one: hashing waits at most 2 s
-      for (const user of users) expect(isLoggedIn(await getInfo(b, user))).to.equal(true);
-      const logouts = await Promise.all(users.map((user) => request(a).get('/user/logout').set('Cookie', cookieHeader(user))));
-      expect(logouts.map((res) => res.status)).to.deep.equal(Array(20).fill(303));
-      const started = Date.now();
-      let stillIn = users;
-      while (stillIn.length > 0 && Date.now() - started < 1000) {
-        const pages = await Promise.all(stillIn.map((user) => getInfo(b, { accessToken: user.accessToken })));
-        stillIn = stillIn.filter((_, i) => isLoggedIn(pages[i]));
-        await sleep(10);
-      }
-      expect(stillIn, 'access tokens still accepted on B after 1 s').to.have.length(0);
-    } finally {
-      await otherListener.close();
+    const b = (await makeSite({}, { redis, subscriber: listener(cluster.seeds[2]) })).app;
+    const users = [];
+    for (let i = 0; i < 20; i++) users.push(await loggedInUser(a)); // one by one: hashing waits at most 2 s
+    for (const user of users) expect(isLoggedIn(await getInfo(b, user))).to.equal(true);
+    const logouts = await Promise.all(users.map((user) => request(a).get('/user/logout').set('Cookie', cookieHeader(user))));
+    expect(logouts.map((res) => res.status)).to.deep.equal(Array(20).fill(303));
+    const started = Date.now();
+    let stillIn = users;
+    while (stillIn.length > 0 && Date.now() - started < 1000) {
+      const pages = await Promise.all(stillIn.map((user) => getInfo(b, { accessToken: user.accessToken })));
+      stillIn = stillIn.filter((_, i) => isLoggedIn(pages[i]));
+      await sleep(10);
     }
+    expect(stillIn, 'access tokens still accepted on B after 1 s').to.have.length(0);
   });
 
   it('MAX_SESSIONS_PER_USER holds against 20 parallel logins of one account', async () => {

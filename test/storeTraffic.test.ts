@@ -1,14 +1,20 @@
 import { expect } from 'chai';
 import { expire, getInfo, isLoggedIn, loggedInUser, makeSite, type App } from './helpers/site.js';
 import { startPrivateRedis } from './helpers/privateRedis.js';
-import { testStores } from './helpers/stores.js';
+import { countByName, watchSentCommands } from './helpers/sentCommands.js';
+import { testStores, testSubscriber } from './helpers/stores.js';
+import type { Subscriber } from '../src/config/clients.js';
 
-describe('store traffic of jwt_auth (private redis-server, counted with INFO commandstats)', () => {
+describe('store traffic of jwt_auth (private redis-server, counted by MONITOR, the listener heartbeats left out)', () => {
   let app: App;
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
+  let subscriber: Subscriber;
+  let sent: Awaited<ReturnType<typeof watchSentCommands>>;
   let queries = 0;
   before(async () => {
     redis = await startPrivateRedis();
+    subscriber = testSubscriber(`redis://127.0.0.1:${redis.port}`);
+    sent = await watchSentCommands(redis.client);
     const { db } = await testStores();
     // Count MySQL queries too, by wrapping the pool the app gets.
     const countingDb = new Proxy(db, {
@@ -18,21 +24,15 @@ describe('store traffic of jwt_auth (private redis-server, counted with INFO com
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    ({ app } = await makeSite({}, { db: countingDb, redis: redis.client }));
+    ({ app } = await makeSite({}, { db: countingDb, redis: redis.client, subscriber }));
   });
-  after(() => redis.stop());
+  after(async () => {
+    await Promise.all([sent.stop(), subscriber.close()]);
+    await redis.stop();
+  });
 
-  /** Which commands Redis ran, and how often, while `action` ran. */
-  async function commandsDuring(action: () => Promise<void>): Promise<Record<string, number>> {
-    const before = await redis.commandCalls();
-    await action();
-    const after = await redis.commandCalls();
-    return Object.fromEntries(
-      Object.entries(after)
-        .map(([name, calls]) => [name, calls - (before[name] ?? 0)])
-        .filter(([, delta]) => delta !== 0),
-    );
-  }
+  /** Which commands Redis ran (a script's own calls too), and how often, while `action` ran. */
+  const commandsDuring = async (action: () => Promise<unknown>) => countByName((await sent.during(action)).commands);
 
   it('a valid access token costs no Redis command and no MySQL query', async () => {
     const user = await loggedInUser(app);

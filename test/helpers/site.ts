@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import type { Response } from 'supertest';
@@ -9,7 +10,7 @@ import type { Db, Redis, RedisClient, Subscriber } from '../../src/config/client
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { translators } from '../../src/config/locales.js';
 import { isLang } from '../../src/utils/i18n.js';
-import { redisKeyPrefix, testStores } from './stores.js';
+import { redisKeyPrefix, testStores, testSubscriber } from './stores.js';
 
 export const SECRETS = {
   ACCESS_TOKEN_SECRET: 'test-access-secret-0123456789abcdef',
@@ -23,17 +24,32 @@ const LOOSE_LIMITS = { REGISTER_MAX_PER_IP: '1000000', LOGIN_IP_MAX_FAILURES: '1
 
 export type App = ReturnType<typeof createApp>;
 
-/** A site on the run's real stores (or those given, e.g. a cluster); `env` takes the contract's variables (e.g. REFRESH_REUSE_GRACE). */
+/**
+ * A site on the run's real stores (or those given, e.g. a cluster), listening on a connection of its own unless one
+ * is given; `env` takes the contract's variables (e.g. REFRESH_REUSE_GRACE). Resolves once its ended-session
+ * listener is live, as a deployment waits for /readyz (at once while its Redis is down).
+ */
 export async function makeSite<R extends Redis = RedisClient>(
   env: Record<string, string> = {},
   stores: Partial<{ db: Db; redis: R; subscriber: Subscriber }> = {},
   logger?: Logger,
 ) {
   const config: Config = { ...loadConfig({ ...SECRETS, ...LOOSE_LIMITS, ...env }), redisKeyPrefix };
-  const { db, redis, subscriber } = { ...(await testStores()), ...stores };
-  const app = createApp({ config, db, redis, subscriber, logger });
+  const { db, redis } = { ...(await testStores()), ...stores };
+  const app = createApp({ config, db, redis, subscriber: stores.subscriber ?? testSubscriber(), logger });
+  await untilListening(app);
   formTokens.set(app, await fetchFormToken(app));
   return { app, config, db, redis };
+}
+
+const LISTENER_START_MS = 5000;
+
+async function untilListening(app: App): Promise<void> {
+  for (const deadline = Date.now() + LISTENER_START_MS; Date.now() < deadline; await sleep(10)) {
+    const { body } = await request(app).get('/readyz');
+    if (body.listener === 'live' || !body.redis) return;
+  }
+  throw new Error(`the ended-session listener was not live within ${LISTENER_START_MS} ms (a subscriber on another Redis than the site's?)`);
 }
 
 const formTokens = new WeakMap<App, { cookie: string; token: string }>();
