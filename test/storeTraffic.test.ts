@@ -1,6 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import { expire, getInfo, isLoggedIn, loggedInUser, makeSite, type App } from './helpers/site.js';
+import request from 'supertest';
+import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, type App } from './helpers/site.js';
 import { startPrivateRedis } from './helpers/privateRedis.js';
+import { startTcpProxy } from './helpers/tcpProxy.js';
 import { countByName, watchSentCommands } from './helpers/sentCommands.js';
 import { testStores, testSubscriber } from './helpers/stores.js';
 import type { Subscriber } from '../src/config/clients.js';
@@ -42,6 +45,28 @@ describe('store traffic of jwt_auth (private redis-server, counted by MONITOR, t
     });
     expect(commands).to.deep.equal({});
     expect(queries - queriesBefore).to.equal(0);
+  });
+
+  it('while the listener is degraded, a valid access token costs one EXISTS; a session found ended is remembered', async () => {
+    // A second site whose listening connection goes through a proxy that then lets nothing through.
+    const proxy = await startTcpProxy(redis.port);
+    const listening = testSubscriber(`redis://127.0.0.1:${proxy.port}`);
+    try {
+      const { app: degraded } = await makeSite({}, { redis: redis.client, subscriber: listening });
+      const [user, ended] = [await loggedInUser(app), await loggedInUser(app)];
+      proxy.freeze();
+      for (const started = Date.now(); (await request(degraded).get('/readyz')).body.listener !== 'degraded'; await sleep(20)) {
+        if (Date.now() - started > 2000) throw new Error('the listener did not notice within 2 s');
+      }
+      expect(await commandsDuring(async () => expect(isLoggedIn(await getInfo(degraded, user))).to.equal(true))).to.deep.equal({ exists: 1 });
+      expect((await request(app).get('/user/logout').set('Cookie', cookieHeader(ended))).status).to.equal(303);
+      const refused = async () => expect(isLoggedIn(await getInfo(degraded, { accessToken: ended.accessToken }))).to.equal(false);
+      expect(await commandsDuring(refused)).to.deep.equal({ exists: 1 });
+      expect(await commandsDuring(refused), 'the second time').to.deep.equal({});
+    } finally {
+      await listening.close();
+      await proxy.close();
+    }
   });
 
   it('a refresh (case 3) costs one Redis round trip (one EVALSHA) and no MySQL query', async () => {
