@@ -1,13 +1,16 @@
+import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
+import { pino } from 'pino';
 import request from 'supertest';
 import { createClusterSubscriber, createRedisCluster, createSubscriber, type RedisCluster, type Subscriber } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
 import { missingClusterTools, startRedisCluster, type LocalCluster } from './helpers/redisCluster.js';
+import { redisKeyPrefix } from './helpers/stores.js';
 import {
   cookieHeader,
   expire,
@@ -106,6 +109,52 @@ describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function (
       await sleep(10);
     }
     expect(stillIn, 'access tokens still accepted on B after 1 s').to.have.length(0);
+  });
+
+  it('the listener proves itself across the cluster, and when its node goes silent (DEBUG SLEEP) it is noticed and replaced', async () => {
+    const a = await site();
+    const heartbeatChannels = async () => {
+      const listed = await Promise.all(
+        cluster.ports.map((port) => run('redis-cli', ['-p', String(port), 'pubsub', 'channels', `${redisKeyPrefix}listener-heartbeat:*`])),
+      );
+      return new Set(listed.flatMap(({ stdout }) => stdout.split('\n').filter(Boolean)));
+    };
+    /** How many connections of each master subscribe to `channel` (PUBSUB is per node on a cluster). */
+    const subscriptions = (channel: string) =>
+      Promise.all(cluster.ports.map(async (port) => Number((await run('redis-cli', ['-p', String(port), 'pubsub', 'numsub', channel])).stdout.split('\n')[1])));
+    const others = await heartbeatChannels();
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));
+    const b = (await makeSite({}, { redis, subscriber: listener() }, logger)).app;
+    // makeSite waited for B's heartbeats, PUBLISHed on any master, to come back on its pub/sub connection.
+    expect((await request(b).get('/readyz')).body.listener).to.equal('live');
+    const [channel] = [...(await heartbeatChannels())].filter((name) => !others.has(name));
+    const perMaster = await subscriptions(channel);
+    const silent = cluster.ports[perMaster.indexOf(1)];
+
+    const sleeping = run('redis-cli', ['-p', String(silent), 'debug', 'sleep', '3'], { timeout: 10_000 });
+    const noticedWithin = async () => {
+      for (const started = Date.now(); Date.now() - started < 3000; await sleep(20)) {
+        if ((await request(b).get('/readyz')).body.listener === 'degraded') return;
+      }
+      throw new Error('B was still live 3 s after its node went silent');
+    };
+    await noticedWithin();
+    await sleeping;
+    for (const deadline = Date.now() + 15_000; (await request(b).get('/readyz')).body.listener !== 'live'; await sleep(50)) {
+      if (Date.now() > deadline) throw new Error('B was not live again after its node woke');
+    }
+    expect(
+      lines.some((line) => line.includes('replacing its connection')),
+      'B replaced its listening connection',
+    ).to.equal(true);
+    // One connection listens for B now: the one it replaced was dropped.
+    expect((await subscriptions(channel)).reduce((sum, n) => sum + n, 0)).to.equal(1);
+    const user = await loggedInUser(a);
+    expect(isLoggedIn(await getInfo(b, user))).to.equal(true);
+    expect((await request(a).get('/user/logout').set('Cookie', cookieHeader(user))).status).to.equal(303);
+    await refusedWithin(b, user, 1000);
+    expect((await request(b).get('/readyz')).body.listener, 'heard on the new connection').to.equal('live');
   });
 
   it('MAX_SESSIONS_PER_USER holds against 20 parallel logins of one account', async () => {
