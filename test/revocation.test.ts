@@ -193,6 +193,9 @@ describe('a listener that goes silent (its connection black-holed: the socket st
       // B kept replacing its connection (a new one each second), and closed each one it replaced.
       expect(proxy.listening.subscribed - before).to.be.at.least(2);
       expect(proxy.listening.open).to.equal(1);
+      // Then Redis goes away entirely: the check fails, and the valid token keeps working (the outage rule).
+      proxy.cut();
+      expect(isLoggedIn(await getInfo(b, control)), 'a live session, Redis gone').to.equal(true);
     } finally {
       await close();
     }

@@ -36,17 +36,19 @@ export async function watchSentCommands(client: RedisClient) {
     return index;
   };
   return {
-    /** What `action` resolved with, and what Redis ran meanwhile. */
-    async during<T>(action: () => Promise<T>): Promise<{ result: T; commands: SentCommand[] }> {
+    /** What `action` resolved with, what Redis ran meanwhile, and how many heartbeats were left out of that. */
+    async during<T>(action: () => Promise<T>): Promise<{ result: T; commands: SentCommand[]; heartbeats: number }> {
       const from = await mark();
       const result = await action();
       const to = await mark();
-      const commands = lines.slice(from, to).flatMap((line) => {
+      const ran = lines.slice(from, to).flatMap((line) => {
         const [, source, name, firstArgument] = LINE.exec(line) ?? [];
-        if (!name || (/^publish$/i.test(name) && firstArgument?.includes(`${HEARTBEAT_CHANNEL}:`))) return [];
-        return [{ name: name.toLowerCase(), byScript: source === 'lua' }];
+        if (!name) return [];
+        const heartbeat = /^publish$/i.test(name) && firstArgument?.includes(`${HEARTBEAT_CHANNEL}:`) === true;
+        return [{ name: name.toLowerCase(), byScript: source === 'lua', heartbeat }];
       });
-      return { result, commands };
+      const commands = ran.filter((command) => !command.heartbeat).map(({ name, byScript }) => ({ name, byScript }));
+      return { result, commands, heartbeats: ran.length - commands.length };
     },
     stop: () => monitor.close(),
   };
