@@ -11,6 +11,7 @@ import { createClusterSubscriber, createRedisCluster, createSubscriber, type Red
 import { createLogger } from '../src/config/logger.js';
 import { missingClusterTools, startRedisCluster, type LocalCluster } from './helpers/redisCluster.js';
 import { redisKeyPrefix } from './helpers/stores.js';
+import { until } from './helpers/until.js';
 import {
   cookieHeader,
   expire,
@@ -123,33 +124,27 @@ describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function (
     const subscriptions = (channel: string) =>
       Promise.all(cluster.ports.map(async (port) => Number((await run('redis-cli', ['-p', String(port), 'pubsub', 'numsub', channel])).stdout.split('\n')[1])));
     const others = await heartbeatChannels();
-    const lines: string[] = [];
-    const logger = pino({ level: 'debug' }, new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));
-    const b = (await makeSite({}, { redis, subscriber: listener() }, logger)).app;
+    // B's log, each line with when it was written.
+    const lines: { at: number; line: string }[] = [];
+    const sink = new Writable({ write: (chunk, _encoding, done) => (lines.push({ at: Date.now(), line: String(chunk) }), done()) });
+    const logged = (text: string) => lines.find(({ line }) => line.includes(text));
+    const b = (await makeSite({}, { redis, subscriber: listener() }, pino({ level: 'debug' }, sink))).app;
     // makeSite waited for B's heartbeats, PUBLISHed on any master, to come back on its pub/sub connection.
     expect((await request(b).get('/readyz')).body.listener).to.equal('live');
     const [channel] = [...(await heartbeatChannels())].filter((name) => !others.has(name));
-    const perMaster = await subscriptions(channel);
-    const silent = cluster.ports[perMaster.indexOf(1)];
+    const silent = cluster.ports[(await subscriptions(channel)).indexOf(1)];
 
+    const sleptAt = Date.now();
     const sleeping = run('redis-cli', ['-p', String(silent), 'debug', 'sleep', '3'], { timeout: 10_000 });
-    const noticedWithin = async () => {
-      for (const started = Date.now(); Date.now() - started < 3000; await sleep(20)) {
-        if ((await request(b).get('/readyz')).body.listener === 'degraded') return;
-      }
-      throw new Error('B was still live 3 s after its node went silent');
-    };
-    await noticedWithin();
+    await until(() => logged('replacing its connection') !== undefined, 'B replaced its listening connection', 3000);
+    const noticed = logged('ended-session listener degraded');
+    expect(noticed?.line, 'a warning').to.include('"cause":"silent"');
+    console.log(`      (noticed ${noticed!.at - sleptAt} ms after the node went silent)`);
+    expect(noticed!.at - sleptAt).to.be.below(2000);
     await sleeping;
-    for (const deadline = Date.now() + 15_000; (await request(b).get('/readyz')).body.listener !== 'live'; await sleep(50)) {
-      if (Date.now() > deadline) throw new Error('B was not live again after its node woke');
-    }
-    expect(
-      lines.some((line) => line.includes('replacing its connection')),
-      'B replaced its listening connection',
-    ).to.equal(true);
-    // One connection listens for B now: the one it replaced was dropped.
-    expect((await subscriptions(channel)).reduce((sum, n) => sum + n, 0)).to.equal(1);
+    await until(async () => (await request(b).get('/readyz')).body.listener === 'live', 'B live again after its node woke', 15_000);
+    // One connection listens for B now: the ones it replaced were dropped.
+    await until(async () => (await subscriptions(channel)).reduce((sum, n) => sum + n, 0) === 1, "one subscription to B's channel", 2000);
     const user = await loggedInUser(a);
     expect(isLoggedIn(await getInfo(b, user))).to.equal(true);
     expect((await request(a).get('/user/logout').set('Cookie', cookieHeader(user))).status).to.equal(303);

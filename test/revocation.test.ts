@@ -10,6 +10,7 @@ import jwt from 'jsonwebtoken';
 import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, login, makeSite, refusedWithin, setCookies, type App, type Tokens } from './helpers/site.js';
 import { REDIS_URL, redisKeyPrefix, testStores, testSubscriber } from './helpers/stores.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
+import { until } from './helpers/until.js';
 
 const sidOf = (accessToken: string) => (jwt.decode(accessToken) as { sid: string }).sid;
 const logout = (app: App, tokens: Tokens) => request(app).get('/user/logout').set('Cookie', cookieHeader(tokens));
@@ -29,16 +30,6 @@ async function siteBehindProxy(logger?: Logger) {
     await proxy.close();
   };
   return { b, proxy, redis, subscriber, close };
-}
-
-/** Polls `check` every few ms until it holds; resolves with how long that took. */
-async function until(check: () => boolean | Promise<boolean>, what: string, limitMs = 5000): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms: ${what}`);
-    await sleep(5);
-  }
-  return Date.now() - started;
 }
 
 const readiness = async (app: App) => {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import type { Response } from 'supertest';
@@ -11,6 +10,7 @@ import { loadConfig, type Config } from '../../src/config/index.js';
 import { translators } from '../../src/config/locales.js';
 import { isLang } from '../../src/utils/i18n.js';
 import { redisKeyPrefix, testStores, testSubscriber } from './stores.js';
+import { until } from './until.js';
 
 export const SECRETS = {
   ACCESS_TOKEN_SECRET: 'test-access-secret-0123456789abcdef',
@@ -42,15 +42,11 @@ export async function makeSite<R extends Redis = RedisClient>(
   return { app, config, db, redis };
 }
 
-const LISTENER_START_MS = 5000;
-
-async function untilListening(app: App): Promise<void> {
-  for (const deadline = Date.now() + LISTENER_START_MS; Date.now() < deadline; await sleep(10)) {
+const untilListening = (app: App) =>
+  until(async () => {
     const { body } = await request(app).get('/readyz');
-    if (body.listener === 'live' || !body.redis) return;
-  }
-  throw new Error(`the ended-session listener was not live within ${LISTENER_START_MS} ms (a subscriber on another Redis than the site's?)`);
-}
+    return body.listener === 'live' || !body.redis;
+  }, "the site's ended-session listener live (is its subscriber on the site's Redis?)");
 
 const formTokens = new WeakMap<App, { cookie: string; token: string }>();
 
