@@ -246,6 +246,28 @@ describe('a listener that goes silent (its connection black-holed: the socket st
     }
   });
 
+  it('closing the subscriber (as closeStores does) stops the heartbeat', async () => {
+    const { redis } = await testStores();
+    const keyPrefix = `${redisKeyPrefix}stopping:`;
+    const subscriber = testSubscriber();
+    const ended = createEndedSessions({ redis, keyPrefix, accessTtlMs: 600_000, logger: createLogger('silent') });
+    const beats = createRedis(REDIS_URL, createLogger('silent'), { subscriber: true });
+    await beats.connect();
+    let heard = 0;
+    try {
+      await beats.pSubscribe(`${keyPrefix}listener-heartbeat:*`, () => heard++);
+      ended.listen(subscriber);
+      await until(() => ended.live && heard > 0, 'the listener live, beating');
+      await subscriber.close();
+      await sleep(300); // a beat on its way
+      const afterClose = heard;
+      await sleep(1000);
+      expect(heard - afterClose).to.equal(0);
+    } finally {
+      beats.destroy();
+    }
+  });
+
   it('reconnected, it reads the log at once: a session ended meanwhile is known within 500 ms of the ready, and it is never live before', async () => {
     const a = (await makeSite()).app;
     const { redis } = await testStores();

@@ -2,8 +2,7 @@ import type { Logger } from 'pino';
 import type { Subscriber } from '../config/clients.js';
 import type { ListenerHeartbeat } from '../models/listenerHeartbeat.js';
 
-// A beat every 250 ms; silent when none sent in the last 3 ticks (750 ms) came back: noticed within 1 s, and counted
-// in ticks of this timer, not wall time, so an event loop too busy to run the timer is never taken for a silent socket.
+// Beats 250 ms apart, silent once none of the last 3 ticks' came back: noticed within 1 s (2 s allowed); ticks, not wall time, so a blocked loop is no silence.
 const BEAT_EVERY_MS = 250;
 const DEADLINE_TICKS = 3;
 // An announcement that raced a resubscription reaches the log by then: it is read once more.
