@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Subscriber } from '../config/clients.js';
 import type { ListenerHeartbeat } from '../models/listenerHeartbeat.js';
 
-// Beats 250 ms apart, silent once none of the last 3 ticks' came back: noticed within 1 s (2 s allowed); ticks, not wall time, so a blocked loop is no silence.
+// A beat every 250 ms, silent when none of the last 3 ticks came back: noticed within 1 s (2 s allowed); ticks, not wall time: a busy loop is no silence.
 const BEAT_EVERY_MS = 250;
 const DEADLINE_TICKS = 3;
 // An announcement that raced a resubscription reaches the log by then: it is read once more.
