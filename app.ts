@@ -58,7 +58,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   const notices = createNotices(config.isProduction);
   const users = createUserModel(db);
   const { endedSessions, sessions } = createSessionStore({ redis, config, logger });
-  endedSessions.listen(subscriber).catch((err: Error) => logger.error({ err: { message: err.message } }, 'could not subscribe to ended sessions'));
+  endedSessions.listen(subscriber);
   const jwt = createJwtUtil(config.secrets, config.accessTtlMs);
   const auth = createAuthService({ jwt, sessions, endedSessions, refreshTtlMs: config.refreshTtlMs });
   const passwords = createPasswords(config.hashConcurrency);
@@ -136,7 +136,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.use('/static', express.static(publicDir, { index: false }));
   app.use('/static/webauthn', express.static(webauthnBrowserDir, { index: false }));
   app.get('/favicon.ico', (_req, res) => res.sendFile(faviconPath, { maxAge: '7d' }));
-  app.use(healthRoutes({ db, redis }));
+  app.use(healthRoutes({ db, redis, listener: endedSessions }));
   app.get('/', (_req, res) => res.redirect('/user/info'));
   app.use('/admin', adminArea(areaParts));
   app.use('/user', confirmArea(areaParts));

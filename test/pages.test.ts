@@ -4,7 +4,7 @@ import { createApp } from '../app.js';
 import { createDb } from '../src/config/clients.js';
 import { loadConfig } from '../src/config/index.js';
 import { makeSite, postTo, SECRETS, uniqueId, type App } from './helpers/site.js';
-import { testStores } from './helpers/stores.js';
+import { testStores, testSubscriber } from './helpers/stores.js';
 import { ko } from './helpers/i18n.js';
 
 describe('pages and endpoints', () => {
@@ -30,13 +30,13 @@ describe('pages and endpoints', () => {
     expect((await request(app).get('/healthz')).status).to.equal(200);
     const ready = await request(app).get('/readyz');
     expect(ready.status).to.equal(200);
-    expect(ready.body).to.deep.equal({ mysql: true, redis: true, missing: [] });
+    expect(ready.body).to.deep.equal({ mysql: true, redis: true, missing: [], listener: 'live' });
   });
 
   it('/readyz answers 503 and names MySQL when it does not answer', async () => {
-    const { redis, subscriber } = await testStores();
+    const { redis } = await testStores();
     const deadDb = createDb('mysql://nobody:x@127.0.0.1:1/none');
-    const broken = createApp({ config: loadConfig(SECRETS), db: deadDb, redis, subscriber });
+    const broken = createApp({ config: loadConfig(SECRETS), db: deadDb, redis, subscriber: testSubscriber() });
     const ready = await request(broken).get('/readyz');
     expect(ready.status).to.equal(503);
     expect(ready.body.missing).to.deep.equal(['mysql']);

@@ -224,6 +224,11 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
       await redisCall(() => redis.hDel(sessionPrefix(userId) + sid, keepsake));
     },
 
+    /** Whether the session is live (one EXISTS): asked per request only while the ended-session listener is degraded. */
+    async exists(userId: string, sid: string): Promise<boolean> {
+      return (await redisCall(() => redis.exists(sessionPrefix(userId) + sid))) === 1;
+    },
+
     /** How many live sessions each user has (the index may still name sessions that expired). */
     async countLive(userIds: string[]): Promise<number[]> {
       const counts = userIds.map(async (userId) => {
