@@ -9,7 +9,20 @@ export type RedisCluster = ReturnType<typeof createRedisCluster>;
 /** What the models need of Redis: a single client and a cluster both have it (a cluster routes each call by its first key). */
 export type Redis = Pick<
   RedisCluster,
-  'evalSha' | 'eval' | 'set' | 'getDel' | 'zRange' | 'exists' | 'hGetAll' | 'hmGet' | 'hDel' | 'zRangeByScoreWithScores' | 'ping' | 'publish' | 'isOpen' | 'close'
+  | 'evalSha'
+  | 'eval'
+  | 'set'
+  | 'getDel'
+  | 'zRange'
+  | 'exists'
+  | 'hGetAll'
+  | 'hmGet'
+  | 'hDel'
+  | 'zRangeByScoreWithScores'
+  | 'ping'
+  | 'publish'
+  | 'isOpen'
+  | 'close'
 >;
 /**
  * The listening connection for ended sessions. It can be replaced at once (`reconnect`): a connection whose flow a
