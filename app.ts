@@ -37,6 +37,7 @@ import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
 import { createSecondFactorCodes } from './src/services/codes.service.js';
 import { createConfirmation } from './src/services/confirmation.service.js';
+import { createSecuritySummaries } from './src/services/securitySummaries.js';
 import { createSessionStore } from './src/services/sessionStore.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
 import { formatDateTime } from './src/utils/dateTime.js';
@@ -57,12 +58,13 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   const cookies = createAuthCookies(config.isProduction);
   const notices = createNotices(config.isProduction);
   const users = createUserModel(db);
-  const { endedSessions, sessions } = createSessionStore({ redis, config, logger });
-  endedSessions.listen(subscriber);
+  const { endedSessions, sessions, accountChanges } = createSessionStore({ redis, config, logger });
+  const summaries = createSecuritySummaries({ users, sessions, livePeriod: () => endedSessions.livePeriod });
+  endedSessions.listen(subscriber, [{ channel: accountChanges.channel, hear: summaries.forget }]);
   const jwt = createJwtUtil(config.secrets, config.accessTtlMs);
   const auth = createAuthService({ jwt, sessions, endedSessions, refreshTtlMs: config.refreshTtlMs });
   const passwords = createPasswords(config.hashConcurrency);
-  const userController = createUserController({ users, auth, cookies, notices, passwords });
+  const userController = createUserController({ users, auth, cookies, notices, passwords, summaries });
   const limits = createRateLimits(redis, {
     keyPrefix: config.redisKeyPrefix,
     loginMaxFailures: config.login.maxFailures,
@@ -93,7 +95,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
     csrf.requireToken,
   ];
   // What the feature areas draw on; each takes the parts it names.
-  const parts = { config, db, redis, users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, csrf, acceptForm };
+  const parts = { config, db, redis, users, sessions, accountChanges, auth, passwords, limits, idTag, cookies, notices, jwtAuth, csrf, acceptForm };
   const factors = { passkeyModel: createPasskeyModel(db, redis, config.redisKeyPrefix), secondFactor, keys, wrongCodes, codes };
   const proof = { confirmation, confirmationSteps: createConfirmationSteps(confirmation) };
   const areaParts: AreaParts = { ...parts, ...factors, ...proof, formToken: csrf.provideToken, readNotice: notices.read };

@@ -38,8 +38,10 @@ describe('store traffic of jwt_auth (private redis-server, counted by MONITOR, t
   /** Which commands Redis ran (a script's own calls too), and how often, while `action` ran. */
   const commandsDuring = async (action: () => Promise<unknown>) => countByName((await sent.during(action)).commands);
 
-  it('a valid access token costs no Redis command and no MySQL query', async () => {
+  it('a valid access token costs no Redis command and no MySQL query (the page’s security summary read once, then kept)', async () => {
     const user = await loggedInUser(app);
+    const firstView = await commandsDuring(() => getInfo(app, user));
+    expect(firstView, 'the summary: the live sessions of the account').to.deep.equal({ zrange: 1, exists: 1 });
     const queriesBefore = queries;
     const { commands, heartbeats } = await sent.during(async () => {
       for (let i = 0; i < 5; i++) expect(isLoggedIn(await getInfo(app, user))).to.equal(true);
@@ -60,7 +62,9 @@ describe('store traffic of jwt_auth (private redis-server, counted by MONITOR, t
       await sleep(1100); // past the listener's second read of the log after its start: what is counted is the check alone
       proxy.freeze();
       await until(async () => (await request(degraded).get('/readyz')).body.listener === 'degraded', 'the listener degraded', 2000);
-      expect(await commandsDuring(async () => expect(isLoggedIn(await getInfo(degraded, user))).to.equal(true))).to.deep.equal({ exists: 1 });
+      // The sessions page: its own list (ZRANGE, HGETALL) and the degraded check (EXISTS), nothing more.
+      const sessionsPage = (tokens: { accessToken: string }) => request(degraded).get('/user/sessions').set('Cookie', cookieHeader(tokens));
+      expect(await commandsDuring(async () => expect((await sessionsPage(user)).status).to.equal(200))).to.deep.equal({ exists: 1, zrange: 1, hgetall: 1 });
       expect((await request(app).get('/user/logout').set('Cookie', cookieHeader(ended))).status).to.equal(303);
       const refused = async () => expect(isLoggedIn(await getInfo(degraded, { accessToken: ended.accessToken }))).to.equal(false);
       expect(await commandsDuring(refused)).to.deep.equal({ exists: 1 });
@@ -75,6 +79,7 @@ describe('store traffic of jwt_auth (private redis-server, counted by MONITOR, t
     const user = await loggedInUser(app);
     await getInfo(app, { accessToken: expire(user.accessToken), refreshToken: user.refreshToken }); // loads the script once
     const next = await loggedInUser(app);
+    await getInfo(app, next); // the page's security summary, read once and kept
     const queriesBefore = queries;
     const commands = await commandsDuring(async () => {
       const res = await getInfo(app, { accessToken: expire(next.accessToken), refreshToken: next.refreshToken });

@@ -513,7 +513,7 @@ describe('two-step verification (TOTP and recovery codes)', function () {
       ['en', en],
     ] as const) {
       const info = await request(app).get(`/user/info?lang=${lang}`).set('Cookie', cookieHeader(fresh));
-      expect(info.text).to.include(`<a class="button secondary" href="/user/2fa">${t('info.twoFactor')}</a>`);
+      expect(info.text).to.include(`<a href="/user/2fa"><span>${t('info.twoFactor')}</span> <strong class="state off">${t('security.off')}</strong></a>`);
       const setup = await request(app).get(`/user/2fa?lang=${lang}`).set('Cookie', cookieHeader(fresh));
       expect(setup.text)
         .to.include(`<html lang="${lang}">`)

@@ -29,6 +29,7 @@ interface UserRow extends RowDataPacket {
   locked_at: Date | null;
   created_at: Date;
   totp_on: number;
+  passkeys: number;
 }
 
 export const ER_DUP_ENTRY = 1062;
@@ -88,6 +89,14 @@ export function createUserModel(db: Db) {
       const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [account.id]));
       const [row] = rows;
       return rows.length === 1 && row.locked_at === null && row.password_hash === account.passwordHash && (row.totp_on === 1) === account.hasTotp;
+    },
+
+    /** What the account's security summary shows of MySQL: whether TOTP is on, how many passkeys it has. */
+    async securityFacts(id: string): Promise<{ totp: boolean; passkeys: number } | undefined> {
+      const sql = `SELECT totp_secret IS NOT NULL AS totp_on, (SELECT COUNT(*) FROM passkeys p WHERE p.user_pk = users.pk) AS passkeys
+        FROM users WHERE id = ?`;
+      const [[row]] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [id]));
+      return row && { totp: row.totp_on === 1, passkeys: Number(row.passkeys) };
     },
 
     /** Makes the account an administrator or not; false for an unknown id. */

@@ -78,6 +78,11 @@ export function createEndedSessions({ redis, keyPrefix, accessTtlMs, logger }: {
       return watch?.live ?? false;
     },
 
+    /** Which stretch of being live this is, undefined while degraded: a cache of news heard here holds within one. */
+    get livePeriod(): number | undefined {
+      return watch?.livePeriod;
+    },
+
     /** Redis took the listener's last heartbeats: asking it about a session can work. */
     get redisAnswers(): boolean {
       return watch?.redisAnswers ?? false;
@@ -86,15 +91,16 @@ export function createEndedSessions({ redis, keyPrefix, accessTtlMs, logger }: {
     /**
      * Subscribes on a connection of its own (its offline queue holds the SUBSCRIBE until it connects) and proves
      * it alive with heartbeats (services/subscriptionWatch.ts), which also fill the map from the log after every
-     * (re)connect. Stops when the subscriber is closed.
+     * (re)connect. `news`: other channels to hear on the same proven connection. Stops when the subscriber is closed.
      */
-    listen(subscriber: Subscriber): void {
+    listen(subscriber: Subscriber, news: { channel: string; hear: (message: string) => void }[] = []): void {
       const heartbeat = createListenerHeartbeat(redis, keyPrefix);
       const listening = (watch = watchSubscription({ subscriber, heartbeat, catchUp, logger }));
       setInterval(prune, Math.min(keepMs, 60_000)).unref();
-      // In this order on one connection: a beat heard proves the ended-session channel subscribed too.
+      // In this order on one connection: a beat heard proves the channels before it subscribed too.
       Promise.all([
         subscriber.subscribe(log.channel, (message) => message.split(',').forEach((sid) => add(sid))),
+        ...news.map(({ channel, hear }) => subscriber.subscribe(channel, hear)),
         subscriber.subscribe(heartbeat.channel, (message) => listening.hear(Number(message))),
       ]).then(listening.beat, (err: Error) => logger.warn({ err: { message: err.message } }, 'could not subscribe to ended sessions'));
     },

@@ -34,6 +34,7 @@ export function watchSubscription({
   let proven = -1; // the latest connection a beat was heard on
   let caughtUp = -1; // the latest connection that the log was read for since
   let live = false;
+  let livePeriods = 0; // counts the times it became live: what was learnt in an earlier period may have missed news
 
   const recent = (atTick: number) => atTick >= tick - DEADLINE_TICKS;
 
@@ -41,6 +42,7 @@ export function watchSubscription({
     const now = proven === connection && caughtUp === connection && recent(lastHeard);
     if (now === live) return;
     live = now;
+    if (live) livePeriods++;
     if (live) logger.info('ended-session listener live');
     else
       logger.warn(
@@ -102,6 +104,11 @@ export function watchSubscription({
     /** The map of ended sessions is complete: the connection proved itself lately and the log was read since it was made. */
     get live(): boolean {
       return live;
+    },
+
+    /** Which stretch of being live this is (undefined while degraded): news was heard without a gap within one. */
+    get livePeriod(): number | undefined {
+      return live ? livePeriods : undefined;
     },
 
     /** Redis took a beat lately; while it does not, asking it about a session could only fail or hang. */

@@ -5,6 +5,7 @@ import type { SettleAttempt } from '../models/rateLimits.js';
 import type { WaitingLogin, WaitingLoginRef } from '../models/waitingLogins.js';
 import type { TwoFactorPage } from '../services/twoFactor.service.js';
 import type { ConfirmPage } from '../controllers/confirm.controller.js';
+import type { SecuritySummary } from '../services/securitySummaries.js';
 import type { Registration } from '../utils/inputRules.js';
 import type { Lang, MessageKey, Params, Translate } from '../utils/i18n.js';
 import type { LanguageSwitch } from '../middleware/language.js';
@@ -43,6 +44,8 @@ declare global {
       waitingLogin?: { ref: WaitingLoginRef; login: WaitingLogin };
       /** What the /user/2fa page shows, also when its form is shown again with an error. */
       twoFactor?: TwoFactorPage;
+      /** The info page's security summary. */
+      security?: SecuritySummary;
       /** The account's proof asks for a code besides the password (it has TOTP). */
       asksCode?: boolean;
       /** What the confirm page offers this account, and for how many minutes a confirmation holds. */
