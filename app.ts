@@ -59,7 +59,13 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   const notices = createNotices(config.isProduction);
   const users = createUserModel(db);
   const { endedSessions, sessions, accountChanges } = createSessionStore({ redis, config, logger });
-  const summaries = createSecuritySummaries({ users, sessions, livePeriod: () => endedSessions.livePeriod });
+  const summaries = createSecuritySummaries({
+    users,
+    sessions,
+    livePeriod: () => endedSessions.livePeriod,
+    redisAnswers: () => endedSessions.redisAnswers,
+    logger,
+  });
   endedSessions.listen(subscriber, [{ channel: accountChanges.channel, hear: summaries.forget }]);
   const jwt = createJwtUtil(config.secrets, config.accessTtlMs);
   const auth = createAuthService({ jwt, sessions, endedSessions, refreshTtlMs: config.refreshTtlMs });

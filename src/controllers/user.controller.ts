@@ -46,7 +46,7 @@ export function createUserController({
     securitySummary(_req: Request, res: Response, next: NextFunction) {
       const summary = summaries.of(res.locals.user!.id);
       if (!(summary instanceof Promise)) return void ((res.locals.security = summary), next());
-      summary.then((read) => ((res.locals.security = read), next()), next);
+      void summary.then((read) => ((res.locals.security = read), next()));
     },
 
     renderInfoPage(_req: Request, res: Response) {
