@@ -22,6 +22,7 @@ import { createThrottleLogin, createThrottleRegister } from './src/middleware/th
 import { createConfirmationSteps } from './src/middleware/confirmed.js';
 import { createPasskeyModel } from './src/models/passkeys.js';
 import { createRateLimits } from './src/models/rateLimits.js';
+import { createSecurityEventModel } from './src/models/securityEvents.js';
 import { createSecondFactorModel } from './src/models/secondFactor.js';
 import { createUserModel } from './src/models/user.js';
 import { createWrongCodes } from './src/models/wrongCodes.js';
@@ -32,11 +33,13 @@ import { adminArea } from './src/routes/admin.route.js';
 import { confirmArea } from './src/routes/confirm.route.js';
 import { passkeysArea } from './src/routes/passkeys.route.js';
 import { sessionsRoutes } from './src/routes/sessions.route.js';
+import { activityRoutes } from './src/routes/activity.route.js';
 import { twoFactorArea } from './src/routes/twoFactor.route.js';
 import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
 import { createSecondFactorCodes } from './src/services/codes.service.js';
 import { createConfirmation } from './src/services/confirmation.service.js';
+import { createSecurityEvents } from './src/services/securityEvents.js';
 import { createSecuritySummaries } from './src/services/securitySummaries.js';
 import { createSessionStore } from './src/services/sessionStore.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
@@ -59,9 +62,12 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   const notices = createNotices(config.isProduction);
   const users = createUserModel(db);
   const { endedSessions, sessions, accountChanges } = createSessionStore({ redis, config, logger });
+  const securityEvents = createSecurityEvents({ model: createSecurityEventModel(db), accountChanges, retentionMs: config.activityRetentionMs, logger });
+  securityEvents.keepPruned();
   const summaries = createSecuritySummaries({
     users,
     sessions,
+    securityEvents,
     livePeriod: () => endedSessions.livePeriod,
     redisAnswers: () => endedSessions.redisAnswers,
     logger,
@@ -101,7 +107,24 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
     csrf.requireToken,
   ];
   // What the feature areas draw on; each takes the parts it names.
-  const parts = { config, db, redis, users, sessions, accountChanges, auth, passwords, limits, idTag, cookies, notices, jwtAuth, csrf, acceptForm };
+  const parts = {
+    config,
+    db,
+    redis,
+    users,
+    sessions,
+    accountChanges,
+    securityEvents,
+    auth,
+    passwords,
+    limits,
+    idTag,
+    cookies,
+    notices,
+    jwtAuth,
+    csrf,
+    acceptForm,
+  };
   const factors = { passkeyModel: createPasskeyModel(db, redis, config.redisKeyPrefix), secondFactor, keys, wrongCodes, codes };
   const proof = { confirmation, confirmationSteps: createConfirmationSteps(confirmation) };
   const areaParts: AreaParts = { ...parts, ...factors, ...proof, formToken: csrf.provideToken, readNotice: notices.read };
@@ -122,7 +145,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.locals.formatDateTime = formatDateTime;
   app.locals.sharedHours = Math.max(1, Math.round(config.sharedSessionIdleMs / 3_600_000));
 
-  app.use(requestLogger(logger), securityHeaders(config.isProduction));
+  app.use(requestLogger(logger, securityEvents), securityHeaders(config.isProduction));
   // Before anything that may answer with a page, error pages included.
   app.use(cookieParser(config.secrets.cookie), createLanguage(config.isProduction));
   // The info page is the hot path: its router comes first, with the info route at its top.
@@ -145,7 +168,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.use('/static', express.static(publicDir, { index: false }));
   app.use('/static/webauthn', express.static(webauthnBrowserDir, { index: false }));
   app.get('/favicon.ico', (_req, res) => res.sendFile(faviconPath, { maxAge: '7d' }));
-  app.use(healthRoutes({ db, redis, listener: endedSessions }));
+  app.use(healthRoutes({ db, redis, listener: endedSessions, securityEvents }));
   app.get('/', (_req, res) => res.redirect('/user/info'));
   app.use('/admin', adminArea(areaParts));
   app.use('/user', confirmArea(areaParts));
@@ -153,6 +176,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.use('/user', twoFactor.router);
   app.use('/user', passkeysArea(areaParts));
   app.use('/user', sessionsRoutes(areaParts));
+  app.use('/user', activityRoutes(areaParts));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -3,6 +3,7 @@ import dotenv from 'dotenv';
 import { createDb, createRedis } from '../src/config/clients.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/config/logger.js';
+import { createSecurityEventModel } from '../src/models/securityEvents.js';
 import { createUserModel } from '../src/models/user.js';
 import { createSessionStore } from '../src/services/sessionStore.js';
 import { adminCommand } from './lib/admin.js';
@@ -21,7 +22,7 @@ const redis = createRedis(config.redisUrl, logger);
 try {
   await redis.connect();
   const { sessions } = createSessionStore({ redis, config, logger });
-  const { code, message } = await adminCommand({ users: createUserModel(db), sessions }, action, id);
+  const { code, message } = await adminCommand({ users: createUserModel(db), sessions, events: createSecurityEventModel(db) }, action, id);
   (code === 0 ? console.log : console.error)(message);
   process.exitCode = code;
 } catch (err) {

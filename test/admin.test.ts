@@ -6,6 +6,7 @@ import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { adminCommand } from '../scripts/lib/admin.js';
 import { createRefreshSessions } from '../src/models/refreshSessions.js';
+import { createSecurityEventModel } from '../src/models/securityEvents.js';
 import { createUserModel } from '../src/models/user.js';
 import { createEndedSessions } from '../src/services/endedSessions.js';
 import { createLogger } from '../src/config/logger.js';
@@ -210,7 +211,7 @@ describe('administrators', function () {
     await users.setAdmin(other.id, false);
     expect((await usersPage(other)).status).to.equal(403);
     await users.setAdmin(other.id, true);
-    const { redis } = await testStores();
+    const { redis, db } = await testStores();
     const { log } = createEndedSessions({ redis, keyPrefix: redisKeyPrefix, accessTtlMs: 600_000, logger: createLogger('silent') });
     const sessions = createRefreshSessions(redis, {
       keyPrefix: redisKeyPrefix,
@@ -221,10 +222,13 @@ describe('administrators', function () {
       endedLog: log,
       accountChannel: 'unheard',
     });
-    const done = await adminCommand({ users, sessions }, 'revoke', other.id.toUpperCase());
+    const done = await adminCommand({ users, sessions, events: createSecurityEventModel(db) }, 'revoke', other.id.toUpperCase());
     expect(done).to.deep.equal({ code: 0, message: `${other.id} is no longer an administrator; 1 session(s) ended` });
     await refusedWithin(app, other, 1000);
-    expect(await adminCommand({ users, sessions }, 'grant', 'nobody_here')).to.deep.equal({ code: 1, message: 'no account has the id nobody_here' });
+    expect(await adminCommand({ users, sessions, events: createSecurityEventModel(db) }, 'grant', 'nobody_here')).to.deep.equal({
+      code: 1,
+      message: 'no account has the id nobody_here',
+    });
   });
 
   it('npm run admin: exit 1 with a message for an unknown id, 2 with the usage for anything else', async () => {

@@ -30,7 +30,7 @@ describe('pages and endpoints', () => {
     expect((await request(app).get('/healthz')).status).to.equal(200);
     const ready = await request(app).get('/readyz');
     expect(ready.status).to.equal(200);
-    expect(ready.body).to.deep.equal({ mysql: true, redis: true, missing: [], listener: 'live' });
+    expect(ready.body).to.deep.equal({ mysql: true, redis: true, missing: [], listener: 'live', eventsLost: 0 });
   });
 
   it('/readyz answers 503 and names MySQL when it does not answer', async () => {

@@ -37,6 +37,7 @@ export function createAccountController({ account, cookies, notices }: { account
       if (!('issued' in changed)) throw refusedProof(req, changed, { field: 'currentPassword', message: 'password.currentWrong' });
       const { issued } = changed;
       cookies.set(res, issued);
+      if (changed.usedRecoveryCode) authEvent(req, 'recovery_code.used', { user: user.id });
       authEvent(req, 'password.changed', { user: user.id, sid: issued.user.sid });
       notices.set(res, 'passwordChanged');
       succeed(req, res, '/user/info');

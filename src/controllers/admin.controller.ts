@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { showFormAgain } from '../middleware/errors.js';
+import { authEvent } from '../middleware/requestLog.js';
 import type { Notices } from '../middleware/notice.js';
 import { ACCOUNTS_PER_PAGE, type AdminService } from '../services/admin.service.js';
 import type { AuthUser } from '../services/auth.service.js';
@@ -41,18 +42,21 @@ export function createAdminController({ admin, notices }: { admin: AdminService;
 
     async lock(req: Request, res: Response) {
       await admin.lock(res.locals.user!.id, idParam(req));
+      authEvent(req, 'admin.locked', { admin: res.locals.user!.id, user: idParam(req) });
       notices.set(res, 'accountLocked');
       succeed(req, res, '/admin/users');
     },
 
     async unlock(req: Request, res: Response) {
       await admin.unlock(idParam(req));
+      authEvent(req, 'admin.unlocked', { admin: res.locals.user!.id, user: idParam(req) });
       notices.set(res, 'accountUnlocked');
       succeed(req, res, '/admin/users');
     },
 
     async endSessions(req: Request, res: Response) {
-      await admin.endSessions(idParam(req));
+      const ended = await admin.endSessions(idParam(req));
+      authEvent(req, 'admin.sessions_ended', { admin: res.locals.user!.id, user: idParam(req), count: ended, detail: String(ended) });
       notices.set(res, 'accountSessionsEnded');
       succeed(req, res, '/admin/users');
     },

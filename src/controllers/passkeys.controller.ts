@@ -42,7 +42,7 @@ export function createPasskeysController({
       const user = res.locals.user!;
       const name = passkeyName(field(req, 'name'), 'passkeys.addFailed', true);
       if (!(await passkeys.register(user, relyingParty(req), req.body.response, name))) throw new HttpError(400, 'passkeys.addFailed');
-      authEvent(req, 'passkey.added', { user: user.id });
+      authEvent(req, 'passkey.added', { user: user.id, detail: name });
       notices.set(res, 'passkeyAdded');
       res.json({ success: true });
     },
@@ -52,7 +52,7 @@ export function createPasskeysController({
       const credentialId = field(req, 'credentialId');
       const name = passkeyName(field(req, 'name'), 'passkeys.renameFailed', false);
       if (!credentialId || !(await passkeys.rename(user.id, credentialId, name))) throw new HttpError(404, 'passkeys.notFound');
-      authEvent(req, 'passkey.renamed', { user: user.id });
+      authEvent(req, 'passkey.renamed', { user: user.id, detail: name });
       notices.set(res, 'passkeyRenamed');
       succeed(req, res, '/user/passkeys');
     },
@@ -95,7 +95,7 @@ export function createPasskeysController({
           throw err;
         });
       cookies.set(res, issued);
-      authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid, method: 'passkey' });
+      authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid, method: 'passkey', newDevice: issued.newDevice, detail: issued.user.sid });
       res.json({ success: true });
     },
   };

@@ -33,8 +33,10 @@ export function createSessionsController({ sessions, cookies, notices }: { sessi
     async revoke(req: Request, res: Response) {
       const user = res.locals.user!;
       const sid = field(req, 'sid');
-      if (!sid || !(await sessions.revoke(user.id, sid))) throw new HttpError(404, 'sessions.notFound');
-      authEvent(req, 'session.revoked', { user: user.id, sid });
+      // Its device, for the activity page: "which one" ended.
+      const ending = sid ? await sessions.state(user.id, sid) : undefined;
+      if (!ending || !(await sessions.revoke(user.id, sid))) throw new HttpError(404, 'sessions.notFound');
+      authEvent(req, 'session.revoked', { user: user.id, sid, detail: ending.userAgent });
       // Ending the session this browser is in is a logout.
       const own = sid === user.sid;
       if (own) cookies.clear(res);
@@ -45,7 +47,7 @@ export function createSessionsController({ sessions, cookies, notices }: { sessi
     async revokeOthers(req: Request, res: Response) {
       const user = res.locals.user!;
       const count = await sessions.revokeAll(user.id, user.sid);
-      authEvent(req, 'sessions.revoked_others', { user: user.id, count });
+      authEvent(req, 'sessions.revoked_others', { user: user.id, count, detail: String(count) });
       notices.set(res, 'otherSessionsRevoked', count);
       succeed(req, res, '/user/sessions');
     },

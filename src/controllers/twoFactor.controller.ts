@@ -77,6 +77,7 @@ export function createTwoFactorController({
       const user = res.locals.user!;
       const disabled = await twoFactor.disable({ user, password: field(req, 'password'), code: field(req, 'code'), settle: res.locals.settleAttempt! });
       if (!('disabled' in disabled)) throw refusedProof(req, disabled, { field: 'password', message: 'confirm.wrongPassword' });
+      if (disabled.usedRecoveryCode) authEvent(req, 'recovery_code.used', { user: user.id });
       authEvent(req, 'totp.disabled', { user: user.id });
       notices.set(res, 'twoFactorDisabled');
       succeed(req, res, '/user/2fa');
@@ -122,12 +123,15 @@ export function createTwoFactorController({
         client: clientOf(req),
         settle: res.locals.settleAttempt!,
       });
-      if (outcome.kind === 'wrong' || outcome.kind === 'ended') authEvent(req, 'login.code_failed', { idTag: idTag(login.userId) });
+      if (outcome.kind === 'wrong' || outcome.kind === 'ended')
+        authEvent(req, 'login.code_failed', { idTag: idTag(login.userId), detail: 'code' }, login.userId);
       if (outcome.kind === 'wrong') throw new HttpError(401, 'loginCode.wrong', { errors: { code: 'loginCode.wrong' } });
       if (outcome.kind === 'ended') return toLogin(req, res);
       waitingCookie.clear(res);
       cookies.set(res, outcome.issued);
-      authEvent(req, 'login.ok', { user: outcome.issued.user.id, sid: outcome.issued.user.sid });
+      const { user } = outcome.issued;
+      if (outcome.usedRecoveryCode) authEvent(req, 'recovery_code.used', { user: user.id });
+      authEvent(req, 'login.ok', { user: user.id, sid: user.sid, newDevice: outcome.issued.newDevice, detail: user.sid });
       succeed(req, res, outcome.next || '/user/info');
     },
   };

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { SecuritySummaries } from '../services/securitySummaries.js';
+import { shownEvent } from './activityRows.js';
 import type { UserModel } from '../models/user.js';
 import type { AuthService } from '../services/auth.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
@@ -54,7 +55,10 @@ export function createUserController({
     },
 
     renderInfoPage(_req: Request, res: Response) {
-      res.render('info');
+      const { user, security, t } = res.locals;
+      // The last login before this session's own (the summary keeps the latest two, each naming its session).
+      const previous = user && security?.latestLogins.find((login) => login.detail !== user.sid);
+      res.render('info', { previousLogin: previous && shownEvent(previous, t) });
     },
 
     async register(req: Request, res: Response) {
@@ -74,7 +78,7 @@ export function createUserController({
       const started = auth.startSession(account, cookies.read(req), loginClientOf(req), () => users.unchanged(account));
       const [issued] = await Promise.all([started, res.locals.loginReleased]);
       cookies.set(res, issued);
-      authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid });
+      authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid, newDevice: issued.newDevice, detail: issued.user.sid });
       succeed(req, res, safeNextPath(field(req, 'next')) ?? '/user/info');
     },
 

@@ -12,7 +12,7 @@ import { authEvent } from './requestLog.js';
 export function createJwtAuth(auth: AuthService, cookies: AuthCookies): RequestHandler {
   function conclude(req: Request, res: Response, result: Resumed): void {
     if (result.kind === 'ended') {
-      if (result.reuse) authEvent(req, 'refresh.reuse_revoked', { user: result.reuse.id, sid: result.reuse.sid });
+      if (result.reuse) authEvent(req, 'refresh.reuse_revoked', { user: result.reuse.id, sid: result.reuse.sid, bySystem: true, detail: 'reuse' });
       cookies.clear(res);
       res.locals.sessionEnded = true;
     } else if (result.kind === 'user') {

@@ -20,7 +20,7 @@ export function createLocalLogin(authenticator: passport.Authenticator, idTag: I
           () => next(err),
         );
       if (!account) {
-        authEvent(req, 'login.failed', { idTag: idTag(field(req, 'id')) });
+        authEvent(req, 'login.failed', { idTag: idTag(field(req, 'id')), detail: 'password' }, field(req, 'id'));
         const lastTry = res.locals.lockAfterNextFailure;
         return next(new HttpError(401, lastTry ? 'login.failedLastTry' : 'login.failed', { params: lastTry }));
       }

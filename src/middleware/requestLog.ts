@@ -1,13 +1,15 @@
 import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import type { ActivityKind, NewSecurityEvent } from '../models/securityEvents.js';
+import { deviceKey } from '../utils/device.js';
 
 /**
  * One JSON line per request with a request id (also sent as X-Request-Id). Only method, path, address, status
  * and time are logged: no headers, so no cookie or token can reach the log. On the hot path: no child logger
  * per request, and the line skips the redaction that every other line goes through (it names its few fields).
  */
-export function requestLogger(logger: Logger): RequestHandler {
+export function requestLogger(logger: Logger, securityEvents?: { record(event: NewSecurityEvent): void }): RequestHandler {
   const accessLog = logger.child({}, { redact: { paths: [] } });
   return (req, res, next) => {
     const started = performance.now();
@@ -15,6 +17,7 @@ export function requestLogger(logger: Logger): RequestHandler {
     res.setHeader('X-Request-Id', id);
     req.id = id;
     req.log = logger;
+    req.securityEvents = securityEvents;
     res.once('finish', () => {
       const line = {
         req: { id, method: req.method, path: req.originalUrl.split('?', 1)[0], remoteAddress: req.socket.remoteAddress },
@@ -52,11 +55,70 @@ export type AuthEvent =
   | 'session.confirmed'
   | 'recovery_codes.renewed'
   | 'passkey.options_throttled'
-  | 'passkey.renamed';
+  | 'passkey.renamed'
+  | 'recovery_code.used'
+  | 'admin.locked'
+  | 'admin.unlocked'
+  | 'admin.sessions_ended';
 
-/** A structured auth event on the request's own log line context (request id included). */
-export function authEvent(req: Request, event: AuthEvent, fields: Record<string, unknown> = {}): void {
-  req.log.info({ reqId: req.id, event, ip: req.ip, ...fields }, event);
+/** How an auth event reads on the activity page of the account it is about; the others are log lines only. */
+const ACTIVITY: Partial<Record<AuthEvent, ActivityKind>> = {
+  'login.ok': 'login',
+  'login.failed': 'login_failed',
+  'login.code_failed': 'login_failed',
+  logout: 'logout',
+  'session.revoked': 'session_ended',
+  'sessions.revoked_others': 'session_ended',
+  'refresh.reuse_revoked': 'session_ended',
+  'password.changed': 'password_changed',
+  'totp.enabled': 'totp_on',
+  'totp.disabled': 'totp_off',
+  'recovery_code.used': 'recovery_code_used',
+  'recovery_codes.renewed': 'recovery_codes_renewed',
+  'passkey.added': 'passkey_added',
+  'passkey.renamed': 'passkey_renamed',
+  'passkey.removed': 'passkey_removed',
+  'admin.locked': 'locked',
+  'admin.unlocked': 'unlocked',
+  'admin.sessions_ended': 'session_ended',
+};
+
+/** What an event's fields say for its activity row: who did it, and a detail (which session, which passkey). */
+export interface EventFields {
+  /** The account the event is about (written to the log line). */
+  user?: string;
+  /** The administrator who did it. */
+  admin?: string;
+  /** Done by the site itself (reuse detected). */
+  bySystem?: boolean;
+  /** A login from a device the account has not used lately. */
+  newDevice?: boolean;
+  /** What the activity page shows beside the kind (kept out of the log line). */
+  detail?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * A structured auth event on the request's own log line context (request id included), and, when it is one of the
+ * activity's kinds, a row of the account's security activity (services/securityEvents.ts). `about` names the account
+ * of an event whose log line must not (a failed login's typed id, which may be a password).
+ */
+export function authEvent(req: Request, event: AuthEvent, fields: EventFields = {}, about?: string): void {
+  const { detail, ...logged } = fields;
+  req.log.info({ reqId: req.id, event, ip: req.ip, ...logged }, event);
+  const kind = ACTIVITY[event];
+  const account = about ?? fields.user;
+  if (!kind || !account || !req.securityEvents) return;
+  const userAgent = req.get('user-agent') ?? '';
+  req.securityEvents.record({
+    kind: kind === 'login' && fields.newDevice ? 'login_new_device' : kind,
+    userId: account,
+    actor: fields.admin ? { kind: 'admin', id: fields.admin } : fields.bySystem ? { kind: 'system' } : { kind: 'self' },
+    ip: req.ip ?? '',
+    userAgent,
+    deviceKey: deviceKey(userAgent),
+    detail,
+  });
 }
 
 /** Names an attempted id in the logs without its text (people type passwords into the id box). */

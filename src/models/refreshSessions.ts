@@ -246,10 +246,10 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
       return (await SET_IF_LIVE(redis, [sessionPrefix(userId) + sid], ['confirmedAt', String(Date.now())])) === 1;
     },
 
-    /** When the session was last confirmed (its login, or a /user/confirm), and whether it is a shared computer's; undefined when it has ended. */
-    async state(userId: string, sid: string): Promise<{ confirmedAt: number; shared: boolean } | undefined> {
-      const [uid, at, shared] = await redisCall(() => redis.hmGet(sessionPrefix(userId) + sid, ['uid', 'confirmedAt', 'shared']));
-      return uid ? { confirmedAt: Number(at ?? 0), shared: shared === '1' } : undefined;
+    /** When the session was last confirmed (its login, or a /user/confirm), whether it is a shared computer's, its device; undefined when it has ended. */
+    async state(userId: string, sid: string): Promise<{ confirmedAt: number; shared: boolean; userAgent: string } | undefined> {
+      const [uid, at, shared, ua] = await redisCall(() => redis.hmGet(sessionPrefix(userId) + sid, ['uid', 'confirmedAt', 'shared', 'ua']));
+      return uid ? { confirmedAt: Number(at ?? 0), shared: shared === '1', userAgent: ua ?? '' } : undefined;
     },
 
     /**

@@ -112,9 +112,14 @@ export function createUserModel(db: Db) {
       return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [id])));
     },
 
-    /** Deletes the account's row; its id may be registered again. */
+    /**
+     * Deletes the account's row, and its own security activity with it (what administrators did to it stays in their
+     * audit); its id may be registered again.
+     */
     async remove(id: string): Promise<boolean> {
-      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement('DELETE FROM users WHERE id = ?'), [id])));
+      const sql = `DELETE users, security_events FROM users
+        LEFT JOIN security_events ON security_events.user_pk = users.pk AND security_events.actor_kind <> 'admin' WHERE users.id = ?`;
+      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [id])));
     },
 
     /** One page of accounts whose id starts with `prefix`, in id order (a range of the id index, never a full scan). */

@@ -8,6 +8,8 @@ import type { Notices } from '../middleware/notice.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import type { UserModel } from '../models/user.js';
 import { createAdminService } from '../services/admin.service.js';
+import type { SecurityEvents } from '../services/securityEvents.js';
+import { createAuditController } from '../controllers/audit.controller.js';
 
 /** The administrators' area, mounted at /admin: its service, controller and routes. */
 export function adminArea({
@@ -15,12 +17,14 @@ export function adminArea({
   sessions,
   notices,
   confirmationSteps,
+  securityEvents,
   ...web
 }: {
   users: UserModel;
   sessions: RefreshSessions;
   notices: Notices;
   confirmationSteps: ConfirmationSteps;
+  securityEvents: SecurityEvents;
   jwtAuth: RequestHandler;
   readNotice: RequestHandler;
   formToken: RequestHandler;
@@ -28,12 +32,14 @@ export function adminArea({
 }): Router {
   const service = createAdminService({ users, sessions });
   const admin = createAdminController({ admin: service, notices });
-  return adminRoutes({ admin, isAdmin: service.isAdmin, confirmed: confirmationSteps.requireConfirmed('/admin/users'), ...web });
+  const audit = createAuditController({ securityEvents });
+  return adminRoutes({ admin, audit, isAdmin: service.isAdmin, confirmed: confirmationSteps.requireConfirmed('/admin/users'), ...web });
 }
 
 /** Administrators only: jwt_auth, then the flag checked in MySQL on every request (`requireAdmin`). */
 function adminRoutes({
   admin,
+  audit,
   isAdmin,
   confirmed,
   jwtAuth,
@@ -42,6 +48,7 @@ function adminRoutes({
   acceptForm,
 }: {
   admin: ReturnType<typeof createAdminController>;
+  audit: ReturnType<typeof createAuditController>;
   isAdmin: (id: string) => Promise<boolean>;
   /** Every administrator action needs a confirmed session. */
   confirmed: RequestHandler;
@@ -54,6 +61,7 @@ function adminRoutes({
   router.use('/users', postsBelongTo('/admin/users'));
   router.use(noStore, jwtAuth, requireLogin, requireAdmin(isAdmin));
   router.get('/users', readNotice, formToken, admin.renderUsersPage);
+  router.get('/audit', audit.renderAuditPage);
   router.post('/users/:id/lock', acceptForm, confirmed, formToken, admin.lock, admin.pageAgain);
   router.post('/users/:id/unlock', acceptForm, confirmed, formToken, admin.unlock, admin.pageAgain);
   router.post('/users/:id/revoke-sessions', acceptForm, confirmed, formToken, admin.endSessions, admin.pageAgain);

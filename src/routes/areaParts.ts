@@ -15,6 +15,7 @@ import type { WrongCodes } from '../models/wrongCodes.js';
 import type { AuthService } from '../services/auth.service.js';
 import type { SecondFactorCodes } from '../services/codes.service.js';
 import type { Confirmation } from '../services/confirmation.service.js';
+import type { SecurityEvents } from '../services/securityEvents.js';
 import type { AuthCookies } from '../utils/authCookies.js';
 import type { Passwords } from '../utils/password.js';
 import type { SecondFactorKeys } from '../utils/secondFactor.js';
@@ -35,6 +36,8 @@ export interface AreaParts {
   sessions: RefreshSessions;
   /** Announces an account whose security summary changed (factors changed in MySQL). */
   accountChanges: AccountChanges;
+  /** The accounts' security activity and the administrators' audit. */
+  securityEvents: SecurityEvents;
   auth: AuthService;
   /** Confirming it's you: the proof, and the session's confirmed state. */
   confirmation: Confirmation;

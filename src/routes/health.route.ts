@@ -8,8 +8,21 @@ const answers = (check: () => Promise<unknown>) =>
     () => false,
   );
 
-/** `listener`: the ended-session listener (services/endedSessions.ts); degraded, it does not change the status. */
-export function healthRoutes({ db, redis, listener }: { db: Db; redis: Redis; listener: { readonly live: boolean } }): Router {
+/**
+ * `listener`: the ended-session listener (services/endedSessions.ts); degraded, it does not change the status.
+ * `eventsLost`: security events this process could not write (each one also logged).
+ */
+export function healthRoutes({
+  db,
+  redis,
+  listener,
+  securityEvents,
+}: {
+  db: Db;
+  redis: Redis;
+  listener: { readonly live: boolean };
+  securityEvents: { readonly lost: number };
+}): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -20,7 +33,7 @@ export function healthRoutes({ db, redis, listener }: { db: Db; redis: Redis; li
     res
       .status(missing.length ? 503 : 200)
       .set('Cache-Control', 'no-store')
-      .json({ mysql, redis: redisAnswers, missing, listener: listener.live ? 'live' : 'degraded' });
+      .json({ mysql, redis: redisAnswers, missing, listener: listener.live ? 'live' : 'degraded', eventsLost: securityEvents.lost });
   });
   return router;
 }

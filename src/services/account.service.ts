@@ -37,7 +37,7 @@ export function createAccountService({
       carried: CarriedTokens;
       client: { userAgent: string; ip: string };
       settle: SettleAttempt;
-    }): Promise<{ issued: IssuedTokens } | RefusedProof> {
+    }): Promise<{ issued: IssuedTokens; usedRecoveryCode: boolean } | RefusedProof> {
       const proof = await confirmation.prove({ userId: input.user.id, password: input.currentPassword, code: input.code, settle: input.settle });
       if (!('account' in proof)) return proof;
       const { account } = proof;
@@ -50,7 +50,7 @@ export function createAccountService({
       const shared = (await sessions.state(input.user.id, input.user.sid))?.shared ?? false;
       const issued = await auth.startSession(account, input.carried, { ...input.client, shared });
       await sessions.revokeAll(account.id, issued.user.sid);
-      return { issued };
+      return { issued, usedRecoveryCode: proof.usedRecoveryCode };
     },
 
     /** Deletes the account and ends every session of it; the refused proof when the password (or the code) is wrong. */

@@ -23,6 +23,8 @@ export interface IssuedTokens {
   expiresAtMs: number;
   /** A shared computer's session: its cookies end with the browser. */
   shared: boolean;
+  /** A login (not a refresh) from a device the account has not used lately. */
+  newDevice?: boolean;
 }
 
 export interface CarriedTokens {
@@ -117,7 +119,7 @@ export function createAuthService({
       carried: CarriedTokens,
       client: LoginClient,
       stillValid?: () => Promise<boolean>,
-    ): Promise<IssuedTokens & { newDevice: boolean }> {
+    ): Promise<IssuedTokens> {
       const sid = randomId();
       const jti = randomId();
       const expiresAtMs = Date.now() + refreshTtlMs;

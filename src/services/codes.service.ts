@@ -5,6 +5,9 @@ import { matchingStep, readCode, type SecondFactorKeys } from '../utils/secondFa
 
 export type SecondFactorCodes = ReturnType<typeof createSecondFactorCodes>;
 
+/** Which code was right: the authenticator's, or one of the recovery codes (undefined: none). */
+export type AcceptedCode = 'totp' | 'recovery' | undefined;
+
 /** An account's second-factor codes: a TOTP code of a later step than the last one, or an unused recovery code. */
 export function createSecondFactorCodes({
   secondFactor,
@@ -15,15 +18,15 @@ export function createSecondFactorCodes({
   keys: SecondFactorKeys;
   wrongCodes: WrongCodes;
 }) {
-  /** Accepts the code when it is right; each works once (parallel uses of one: one wins). */
-  async function use(userId: string, typed: string): Promise<boolean> {
+  /** Accepts the code when it is right, and says which kind it was; each works once (parallel uses of one: one wins). */
+  async function use(userId: string, typed: string): Promise<AcceptedCode> {
     const code = readCode(typed);
-    if (!code) return false;
-    if ('recovery' in code) return secondFactor.useRecoveryCode(userId, keys.hashRecoveryCode(userId, code.recovery));
+    if (!code) return undefined;
+    if ('recovery' in code) return (await secondFactor.useRecoveryCode(userId, keys.hashRecoveryCode(userId, code.recovery))) ? 'recovery' : undefined;
     const stored = (await secondFactor.read(userId))?.secret;
     const key = stored ? keys.open(stored, userId) : undefined;
     const step = key ? matchingStep(key, code.totp) : undefined;
-    return step !== undefined && secondFactor.acceptStep(userId, step);
+    return step !== undefined && (await secondFactor.acceptStep(userId, step)) ? 'totp' : undefined;
   }
 
   return {
@@ -34,10 +37,10 @@ export function createSecondFactorCodes({
      * Checks a code counted against the account's wrong codes (the login step's limit, across all networks): 429
      * once they are spent, before anything is checked; a right code starts the count again.
      */
-    async check(userId: string, typed: string): Promise<boolean> {
+    async check(userId: string, typed: string): Promise<AcceptedCode> {
       const waitMs = await wrongCodes.reserve(userId);
       if (waitMs > 0) throw tooMany(waitMs);
-      let right: boolean;
+      let right: AcceptedCode;
       try {
         right = await use(userId, typed);
       } catch (err) {

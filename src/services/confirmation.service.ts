@@ -5,8 +5,8 @@ import type { Passwords } from '../utils/password.js';
 import type { AuthUser } from './auth.service.js';
 import type { SecondFactorCodes } from './codes.service.js';
 
-/** How a proof went: the account, or what was wrong (the password, or with TOTP the code, wrong or missing). */
-export type Proof = { account: User } | { wrong: 'password' | 'code' } | { missing: 'code' };
+/** How a proof went: the account (and whether a recovery code was spent), or what was wrong (the password, or with TOTP the code, wrong or missing). */
+export type Proof = { account: User; usedRecoveryCode: boolean } | { wrong: 'password' | 'code' } | { missing: 'code' };
 
 export type Confirmation = ReturnType<typeof createConfirmation>;
 
@@ -46,9 +46,10 @@ export function createConfirmation({
           await giveBack();
           return { missing: 'code' };
         }
-        if (found.hasTotp && !(await codes.check(found.id, input.code))) return { wrong: 'code' };
+        const code = found.hasTotp ? await codes.check(found.id, input.code) : undefined;
+        if (found.hasTotp && !code) return { wrong: 'code' };
         await input.settle('succeeded');
-        return { account: found };
+        return { account: found, usedRecoveryCode: code === 'recovery' };
       } catch (err) {
         await giveBack();
         throw err;

@@ -1,13 +1,17 @@
 import type { Logger } from 'pino';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import { withTimeout } from '../models/storeErrors.js';
+import type { SecurityEvent } from '../models/securityEvents.js';
 import type { UserModel } from '../models/user.js';
+import type { SecurityEvents } from './securityEvents.js';
 
 /** A person's security at a glance, as the info page shows it (each part a link to its page). */
 export interface SecuritySummary {
   totp: boolean;
   passkeys: number;
   sessions: number;
+  /** The latest two logins (`detail` holds each one's session id): the page shows the last one before its own. */
+  latestLogins: SecurityEvent[];
 }
 
 // The info page is the hot path: a summary is kept per account, at most this long (its live-session count can
@@ -27,12 +31,14 @@ export type SecuritySummaries = ReturnType<typeof createSecuritySummaries>;
 export function createSecuritySummaries({
   users,
   sessions,
+  securityEvents,
   livePeriod,
   redisAnswers,
   logger,
 }: {
   users: UserModel;
   sessions: RefreshSessions;
+  securityEvents: Pick<SecurityEvents, 'latestLogins'>;
   livePeriod: () => number | undefined;
   /** Redis took the listener's latest heartbeats: while it does not, reading is not even tried. */
   redisAnswers: () => boolean;
@@ -45,8 +51,12 @@ export function createSecuritySummaries({
   async function read(userId: string, period: number | undefined): Promise<SecuritySummary> {
     const mark = {};
     reading.set(userId, mark);
-    const [facts, [live]] = await Promise.all([users.securityFacts(userId), sessions.countLive([userId])]);
-    const summary = { totp: facts?.totp ?? false, passkeys: facts?.passkeys ?? 0, sessions: live };
+    const [facts, [live], latestLogins] = await Promise.all([
+      users.securityFacts(userId),
+      sessions.countLive([userId]),
+      securityEvents.latestLogins(userId, 2),
+    ]);
+    const summary = { totp: facts?.totp ?? false, passkeys: facts?.passkeys ?? 0, sessions: live, latestLogins };
     if (reading.get(userId) === mark) {
       reading.delete(userId);
       if (period !== undefined && period === livePeriod()) {

@@ -9,14 +9,14 @@ import type { ReservedTry, WaitingLogin, WaitingLoginRef, WaitingLogins } from '
 import { HttpError } from '../utils/httpError.js';
 import { base32Of, groupRecoveryCode, matchingStep, newRecoveryCodes, newTotpSecret, readCode, totpUri, type SecondFactorKeys } from '../utils/secondFactor.js';
 import type { AuthService, AuthUser, CarriedTokens, IssuedTokens } from './auth.service.js';
-import type { SecondFactorCodes } from './codes.service.js';
+import type { AcceptedCode, SecondFactorCodes } from './codes.service.js';
 import type { Confirmation, Proof } from './confirmation.service.js';
 
 /** What the /user/2fa page shows: the state, and while off the secret to scan. */
 export type TwoFactorPage = { enabled: true; recoveryCodesLeft: number } | { enabled: false; secret: string; uri: string; qrSvg: string };
 
 /** How the second step of a login ended. */
-export type SecondStep = { kind: 'wrong' } | { kind: 'ended' } | { kind: 'done'; issued: IssuedTokens; next: string };
+export type SecondStep = { kind: 'wrong' } | { kind: 'ended' } | { kind: 'done'; issued: IssuedTokens; next: string; usedRecoveryCode: boolean };
 
 /** The waiting login keeps a fingerprint of the password hash, never the hash itself. */
 const fingerprint = (passwordHash: string) => createHash('sha256').update(passwordHash).digest('base64url');
@@ -126,12 +126,12 @@ export function createTwoFactorService({
       password: string;
       code: string;
       settle: SettleAttempt;
-    }): Promise<{ disabled: true } | Exclude<Proof, { account: unknown }>> {
+    }): Promise<{ disabled: true; usedRecoveryCode: boolean } | Exclude<Proof, { account: unknown }>> {
       const proof = await confirmation.prove({ userId: input.user.id, password: input.password, code: input.code, settle: input.settle });
       if (!('account' in proof)) return proof;
       await secondFactor.disable(proof.account.id);
       await accountChanges.announce(proof.account.id);
-      return { disabled: true };
+      return { disabled: true, usedRecoveryCode: proof.usedRecoveryCode };
     },
 
     /** After the right password of an account with TOTP: a waiting login bound to the account and to `next` (or a wait while its wrong codes are spent). */
@@ -155,7 +155,7 @@ export function createTwoFactorService({
       client: { userAgent: string; ip: string };
       settle: SettleAttempt;
     }): Promise<SecondStep> {
-      let right: boolean;
+      let right: AcceptedCode;
       try {
         right = await codes.use(input.waiting.userId, input.code);
       } catch (err) {
@@ -167,7 +167,7 @@ export function createTwoFactorService({
       await input.settle('succeeded');
       if (!(await waitingLogins.settleTry(input.ref, 'right'))) return { kind: 'ended' };
       const issued = await startSession(input.waiting, input.carried, input.client);
-      return issued ? { kind: 'done', issued, next: input.waiting.next } : { kind: 'ended' };
+      return issued ? { kind: 'done', issued, next: input.waiting.next, usedRecoveryCode: right === 'recovery' } : { kind: 'ended' };
     },
   };
 }

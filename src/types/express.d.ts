@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { NewSecurityEvent } from '../models/securityEvents.js';
 import type { AuthUser } from '../services/auth.service.js';
 import type { User as Account } from '../models/user.js';
 import type { SettleAttempt } from '../models/rateLimits.js';
@@ -16,6 +17,8 @@ declare global {
       /** The request id (X-Request-Id) and the site's logger, set by requestLogger. */
       id: string;
       log: Logger;
+      /** Where authEvent records what happened to accounts (services/securityEvents.ts). */
+      securityEvents: { record(event: NewSecurityEvent): void } | undefined;
     }
     interface Locals {
       user?: AuthUser;

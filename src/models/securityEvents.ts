@@ -1,0 +1,154 @@
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Db } from '../config/clients.js';
+import { mysqlCall } from './storeErrors.js';
+import { changed, statement } from './user.js';
+
+/** What happened to an account, as its activity page names it. */
+export const ACTIVITY_KINDS = [
+  'login',
+  'login_new_device',
+  'login_failed',
+  'logout',
+  'session_ended',
+  'password_changed',
+  'password_reset',
+  'reset_requested',
+  'email_added',
+  'email_verified',
+  'email_removed',
+  'totp_on',
+  'totp_off',
+  'recovery_code_used',
+  'recovery_codes_renewed',
+  'passkey_added',
+  'passkey_renamed',
+  'passkey_removed',
+  'locked',
+  'unlocked',
+  'admin_granted',
+  'admin_revoked',
+  'second_factor_reset',
+  'reset_link_issued',
+  'account_deleted',
+] as const;
+export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
+
+/** Who did it: the person, an administrator (by id, or the operating-system user of `npm run admin`), or the site. */
+export type Actor = { kind: 'self' } | { kind: 'admin'; id: string } | { kind: 'system' };
+
+export interface NewSecurityEvent {
+  kind: ActivityKind;
+  /** The account it is about (as typed: matched without regard to case; no row is written for an unknown id). */
+  userId: string;
+  actor: Actor;
+  ip: string;
+  userAgent: string;
+  /** The browser and system without versions (utils/device.ts). */
+  deviceKey: string;
+  detail?: string | undefined;
+}
+
+export interface SecurityEvent {
+  kind: ActivityKind;
+  at: Date;
+  ip: string;
+  userAgent: string;
+  actor: Actor;
+  detail: string | null;
+  accountId: string | null;
+}
+
+interface EventRow extends RowDataPacket {
+  kind: ActivityKind;
+  at: Date;
+  ip: string;
+  user_agent: string;
+  actor_kind: Actor['kind'];
+  actor_id: string | null;
+  detail: string | null;
+  account_id: string | null;
+}
+
+const actorOf = (row: EventRow): Actor => (row.actor_kind === 'admin' ? { kind: 'admin', id: row.actor_id ?? '' } : { kind: row.actor_kind });
+
+const eventOf = (row: EventRow): SecurityEvent => ({
+  kind: row.kind,
+  at: row.at,
+  ip: row.ip,
+  userAgent: row.user_agent,
+  actor: actorOf(row),
+  detail: row.detail,
+  accountId: row.account_id,
+});
+
+const LOGINS = "'login', 'login_new_device'";
+
+const COLUMNS = 'kind, at, ip, user_agent, actor_kind, actor_id, detail, account_id';
+
+export type SecurityEventModel = ReturnType<typeof createSecurityEventModel>;
+
+/** The `security_events` table (migration 007). */
+export function createSecurityEventModel(db: Db) {
+  return {
+    /** One INSERT, named by the account's id (matched without regard to case); false when no account has it. */
+    async insert(event: NewSecurityEvent): Promise<boolean> {
+      const { kind, userId, actor, ip, userAgent, deviceKey, detail } = event;
+      const sql = `INSERT INTO security_events (user_pk, account_id, kind, ip, user_agent, device_key, actor_kind, actor_id, detail)
+        SELECT pk, id, ?, ?, ?, ?, ?, ?, ? FROM users WHERE id = ?`;
+      const actorId = actor.kind === 'admin' ? actor.id.slice(0, 64) : null;
+      const values = [kind, ip.slice(0, 64), userAgent.slice(0, 256), deviceKey.slice(0, 96), actor.kind, actorId, detail?.slice(0, 255) ?? null, userId];
+      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), values)));
+    },
+
+    /** One page of the account's events since `since`, newest first; `hasMore` when there is another. */
+    async ofAccount(userId: string, { since, page, pageSize }: { since: Date; page: number; pageSize: number }) {
+      const sql = `SELECT ${COLUMNS} FROM security_events
+        WHERE user_pk = (SELECT pk FROM users WHERE id = ?) AND at >= ?
+        ORDER BY at DESC, id DESC LIMIT ${pageSize + 1} OFFSET ${(page - 1) * pageSize}`;
+      const [rows] = await mysqlCall(() => db.execute<EventRow[]>(statement(sql), [userId, since]));
+      return { events: rows.slice(0, pageSize).map(eventOf), hasMore: rows.length > pageSize };
+    },
+
+    /** One page of what administrators did, newest first. */
+    async audit({ page, pageSize }: { page: number; pageSize: number }) {
+      const sql = `SELECT ${COLUMNS} FROM security_events WHERE actor_kind = 'admin'
+        ORDER BY at DESC, id DESC LIMIT ${pageSize + 1} OFFSET ${(page - 1) * pageSize}`;
+      const [rows] = await mysqlCall(() => db.execute<EventRow[]>(statement(sql), []));
+      return { events: rows.slice(0, pageSize).map(eventOf), hasMore: rows.length > pageSize };
+    },
+
+    /** The account's latest logins (each with its session id in `detail`), newest first. */
+    async latestLogins(userId: string, count: number): Promise<SecurityEvent[]> {
+      const sql = `SELECT ${COLUMNS} FROM security_events WHERE user_pk = (SELECT pk FROM users WHERE id = ?) AND kind IN (${LOGINS})
+        ORDER BY at DESC, id DESC LIMIT ${count}`;
+      const [rows] = await mysqlCall(() => db.execute<EventRow[]>(statement(sql), [userId]));
+      return rows.map(eventOf);
+    },
+
+    /** Deletes up to `batch` events older than `before`; how many went. */
+    async deleteOlderThan(before: Date, batch: number): Promise<number> {
+      const sql = `DELETE FROM security_events WHERE at < ? ORDER BY at LIMIT ${batch}`;
+      const [result] = await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [before]));
+      return result.affectedRows;
+    },
+
+    /** Runs `work` while holding a named MySQL lock (not waiting for it): one instance at a time; false when another holds it. */
+    async whileLocked(name: string, work: () => Promise<void>): Promise<boolean> {
+      return mysqlCall(async () => {
+        const conn = await db.getConnection();
+        try {
+          const [[lock]] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS got', [name]);
+          if (lock?.got !== 1) return false;
+          try {
+            await work();
+          } finally {
+            await conn.query('SELECT RELEASE_LOCK(?)', [name]);
+          }
+          return true;
+        } finally {
+          conn.release();
+        }
+      });
+    },
+  };
+}
