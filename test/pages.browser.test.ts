@@ -105,7 +105,9 @@ describe('the account pages in a real browser: phone and desktop, Korean and Eng
             '/user/password',
             '/user/delete',
             '/user/confirm?next=/user/2fa',
+            '/user/activity',
             '/admin/users',
+            '/admin/audit',
           ]) {
             await page.goto(`${base}${path}`);
             expect(await page.getAttribute('html', 'lang'), path).to.equal(lang);

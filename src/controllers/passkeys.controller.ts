@@ -60,8 +60,9 @@ export function createPasskeysController({
     async remove(req: Request, res: Response) {
       const user = res.locals.user!;
       const credentialId = field(req, 'credentialId');
-      if (!credentialId || !(await passkeys.remove(user.id, credentialId))) throw new HttpError(404, 'passkeys.notFound');
-      authEvent(req, 'passkey.removed', { user: user.id });
+      const name = credentialId ? await passkeys.remove(user.id, credentialId) : undefined;
+      if (name === undefined) throw new HttpError(404, 'passkeys.notFound');
+      authEvent(req, 'passkey.removed', { user: user.id, detail: name });
       notices.set(res, 'passkeyRemoved');
       succeed(req, res, '/user/passkeys');
     },

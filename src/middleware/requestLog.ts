@@ -66,6 +66,7 @@ const ACTIVITY: Partial<Record<AuthEvent, ActivityKind>> = {
   'login.ok': 'login',
   'login.failed': 'login_failed',
   'login.code_failed': 'login_failed',
+  'reauth.failed': 'login_failed',
   logout: 'logout',
   'session.revoked': 'session_ended',
   'sessions.revoked_others': 'session_ended',

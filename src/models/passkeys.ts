@@ -117,11 +117,14 @@ export function createPasskeyModel(db: Db, redis: Redis, keyPrefix: string) {
       return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [name, userId, credentialId])));
     },
 
-    /** Removes a passkey of this account only; false when the account has no such passkey. */
-    async remove(userId: string, credentialId: string): Promise<boolean> {
-      if (!isCredentialId(credentialId)) return false;
+    /** Removes a passkey of this account only: its name (for the activity page), undefined when the account has no such passkey. */
+    async remove(userId: string, credentialId: string): Promise<string | undefined> {
+      if (!isCredentialId(credentialId)) return undefined;
+      const find = 'SELECT p.name FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE u.id = ? AND p.credential_id = ?';
+      const [[found]] = await mysqlCall(() => db.execute<RowDataPacket[]>(statement(find), [userId, credentialId]));
       const sql = 'DELETE p FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE u.id = ? AND p.credential_id = ?';
-      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [userId, credentialId])));
+      const removed = changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [userId, credentialId])));
+      return removed ? ((found?.name as string | undefined) ?? '') : undefined;
     },
 
     /** The account's pending registration (its challenge and user handle), replacing an earlier one. */

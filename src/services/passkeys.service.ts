@@ -122,7 +122,12 @@ export function createPasskeyService({
   return {
     list: (userId: string): Promise<PasskeySummary[]> => passkeys.listByUser(userId),
 
-    remove: async (userId: string, credentialId: string): Promise<boolean> => announced(userId, await passkeys.remove(userId, credentialId)),
+    /** The removed passkey's name; undefined when the account has no such passkey. */
+    async remove(userId: string, credentialId: string): Promise<string | undefined> {
+      const name = await passkeys.remove(userId, credentialId);
+      await announced(userId, name !== undefined);
+      return name;
+    },
 
     rename: (userId: string, credentialId: string, name: string): Promise<boolean> => passkeys.rename(userId, credentialId, name),
 
