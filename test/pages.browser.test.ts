@@ -11,7 +11,7 @@ import { createUserModel } from '../src/models/user.js';
 import type { Lang } from '../src/utils/i18n.js';
 import { expectAccessible, launchChromium, listen, skipWithoutChromium } from './helpers/browser.js';
 import { en, ko } from './helpers/i18n.js';
-import { makeSite, PASSWORD, register, type App } from './helpers/site.js';
+import { cookieHeader, login, makeSite, PASSWORD, postTo, register, type App } from './helpers/site.js';
 import { postRoutes } from './helpers/routes.js';
 
 // `npm run screenshots` refreshes the README's pictures of these pages; otherwise they go to a temporary folder.
@@ -77,12 +77,17 @@ describe('the account pages in a real browser: phone and desktop, Korean and Eng
     await Promise.all([page.waitForURL(`${base}/user/info`), page.click('form[action="/user/login"] button[type=submit]')]);
   }
 
-  /** An administrator, and accounts to administer. */
+  /** An administrator, and accounts to administer; one of them was locked and unlocked, and a login of the administrator failed. */
   async function administrator(lang: Lang): Promise<{ id: string }> {
     const id = `${lang}_admin_${Date.now().toString(36)}`.slice(0, 20);
     await register(app, { id, name: lang === 'ko' ? '김민준' : 'Emma Wilson' });
     await createUserModel(db).setAdmin(id, true);
-    for (let i = 0; i < 3; i++) await register(app, { id: `${lang}_user_${i}_${Date.now().toString(36)}`.slice(0, 20), name: `Person ${i}` });
+    const others: string[] = [];
+    for (let i = 0; i < 3; i++) others.push(`${lang}_user_${i}_${Date.now().toString(36)}`.slice(0, 20));
+    for (const other of others) await register(app, { id: other, name: `Person ${others.indexOf(other)}` });
+    await postTo(app, '/user/login').send({ id, password: 'not the password' });
+    const tokens = await login(app, id);
+    for (const action of ['lock', 'unlock']) await postTo(app, `/admin/users/${others[0]}/${action}`, cookieHeader(tokens)).send({});
     return { id };
   }
 
@@ -124,6 +129,13 @@ describe('the account pages in a real browser: phone and desktop, Korean and Eng
           if (size === 'desktop') {
             await page.goto(`${base}/user/sessions`);
             await page.screenshot({ path: path.join(SCREENSHOTS, `sessions-${lang}-desktop.png`), fullPage: true });
+            for (const [shown, name] of [
+              ['/user/activity', 'activity'],
+              ['/admin/audit', 'audit'],
+            ]) {
+              await page.goto(`${base}${shown}`);
+              await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${lang}-desktop.png`), fullPage: true });
+            }
           }
         });
       }
