@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import bodyParser from 'body-parser';
 import cookieParser from 'cookie-parser';
 import type { Logger } from 'pino';
@@ -20,7 +20,10 @@ import { createLocalLogin } from './src/middleware/localLogin.js';
 import { createNotices } from './src/middleware/notice.js';
 import { createThrottleLogin, createThrottleRegister } from './src/middleware/throttle.js';
 import { createConfirmationSteps } from './src/middleware/confirmed.js';
+import { createEmailAddresses } from './src/models/emailAddresses.js';
+import { createOutbox } from './src/models/outbox.js';
 import { createPasskeyModel } from './src/models/passkeys.js';
+import { createResetLinks } from './src/models/resetLinks.js';
 import { createRateLimits } from './src/models/rateLimits.js';
 import { createSecondFactorModel } from './src/models/secondFactor.js';
 import { createUserModel } from './src/models/user.js';
@@ -30,6 +33,8 @@ import type { AreaParts } from './src/routes/areaParts.js';
 import { healthRoutes } from './src/routes/health.route.js';
 import { adminArea } from './src/routes/admin.route.js';
 import { confirmArea } from './src/routes/confirm.route.js';
+import { emailArea } from './src/routes/email.route.js';
+import { recoveryArea } from './src/routes/recovery.route.js';
 import { passkeysArea } from './src/routes/passkeys.route.js';
 import { sessionsRoutes } from './src/routes/sessions.route.js';
 import { twoFactorArea } from './src/routes/twoFactor.route.js';
@@ -37,9 +42,12 @@ import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
 import { createSecondFactorCodes } from './src/services/codes.service.js';
 import { createConfirmation } from './src/services/confirmation.service.js';
+import { createEmailService } from './src/services/email.service.js';
+import { createMailSeal, createPostOffice } from './src/services/mail/postOffice.js';
+import { createRecovery } from './src/services/recovery.service.js';
 import { createSessionStore } from './src/services/sessionStore.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
-import { NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from './src/utils/inputRules.js';
+import { EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from './src/utils/inputRules.js';
 import { createPasswords } from './src/utils/password.js';
 import { createSecondFactorKeys } from './src/utils/secondFactor.js';
 import { createJwtUtil } from './src/utils/jwt.js';
@@ -49,10 +57,12 @@ const BODY_LIMIT = 10_240;
 export interface AppDeps extends Stores {
   config: Config;
   logger?: Logger;
+  /** Wakes this process's mail sender after a mail is written (server.ts runs one; tests that deliver mail start theirs). */
+  nudgeMail?: () => void;
 }
 
 /** Composes the site from its parts; the caller owns (opens and closes) the store clients. */
-export function createApp({ config, db, redis, subscriber, logger = createLogger('silent') }: AppDeps): Express {
+export function createApp({ config, db, redis, subscriber, logger = createLogger('silent'), nudgeMail = () => undefined }: AppDeps): Express {
   const cookies = createAuthCookies(config.isProduction);
   const notices = createNotices(config.isProduction);
   const users = createUserModel(db);
@@ -61,16 +71,27 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   const jwt = createJwtUtil(config.secrets, config.accessTtlMs);
   const auth = createAuthService({ jwt, sessions, endedSessions, refreshTtlMs: config.refreshTtlMs });
   const passwords = createPasswords(config.hashConcurrency);
-  const userController = createUserController({ users, auth, cookies, notices, passwords });
   const limits = createRateLimits(redis, {
     keyPrefix: config.redisKeyPrefix,
     loginMaxFailures: config.login.maxFailures,
     loginFailureWindowMs: config.login.failureWindowMs,
     loginIpMaxFailures: config.login.ipMaxFailures,
     registerMaxPerIp: config.registerMaxPerIp,
+    resetMaxPerIp: config.resetMaxPerIp,
   });
   const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction, publicOrigin: config.publicOrigin });
   const idTag = createIdTag(config.secrets.cookie);
+  const mail = createPostOffice({
+    db,
+    outbox: createOutbox(db),
+    mailSeal: createMailSeal(config.secrets.totp),
+    fromDomain: config.mail.fromDomain,
+    nudge: nudgeMail,
+  });
+  const emails = createEmailService({ users, addresses: createEmailAddresses(db), mail });
+  const recovery = createRecovery({ users, resetLinks: createResetLinks(db), sessions, passwords, mail, tag: idTag, resetTtlMs: config.resetTokenTtlMs });
+  const mailContext = (req: Request, res: Response) => ({ lang: res.locals.lang, origin: csrf.siteOrigin(req) });
+  const userController = createUserController({ users, auth, cookies, notices, passwords, emails, mailContext });
   const secondFactor = createSecondFactorModel(db);
   const keys = createSecondFactorKeys(config.secrets.totp);
   // Across all networks: rotating addresses (IPv6 /64s) buys no more guesses than this.
@@ -95,7 +116,8 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   const parts = { config, db, redis, users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, csrf, acceptForm };
   const factors = { passkeyModel: createPasskeyModel(db, redis, config.redisKeyPrefix), secondFactor, keys, wrongCodes, codes };
   const proof = { confirmation, confirmationSteps: createConfirmationSteps(confirmation) };
-  const areaParts: AreaParts = { ...parts, ...factors, ...proof, formToken: csrf.provideToken, readNotice: notices.read };
+  const mailing = { mail, emails, recovery, mailContext };
+  const areaParts: AreaParts = { ...parts, ...factors, ...proof, ...mailing, formToken: csrf.provideToken, readNotice: notices.read };
   const twoFactor = twoFactorArea(areaParts);
 
   const app = express();
@@ -109,7 +131,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.set('etag', false);
 
   // The input limits that the forms' hints state.
-  app.locals.inputRules = { nameMax: NAME_MAX, passwordMin: PASSWORD_MIN, passwordMax: PASSWORD_MAX };
+  app.locals.inputRules = { nameMax: NAME_MAX, passwordMin: PASSWORD_MIN, passwordMax: PASSWORD_MAX, emailMax: EMAIL_MAX };
 
   app.use(requestLogger(logger), securityHeaders(config.isProduction));
   // Before anything that may answer with a page, error pages included.
@@ -142,6 +164,8 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.use('/user', twoFactor.router);
   app.use('/user', passkeysArea(areaParts));
   app.use('/user', sessionsRoutes(areaParts));
+  app.use('/user', emailArea(areaParts));
+  app.use('/user', recoveryArea(areaParts));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -52,7 +52,16 @@ export type AuthEvent =
   | 'session.confirmed'
   | 'recovery_codes.renewed'
   | 'passkey.options_throttled'
-  | 'passkey.renamed';
+  | 'passkey.renamed'
+  | 'email.link_sent'
+  | 'email.verified'
+  | 'email.removed'
+  | 'forgot.requested'
+  | 'forgot.throttled'
+  | 'password.reset'
+  | 'admin.reset_link'
+  | 'admin.second_factor_reset'
+  | 'admin.account_deleted';
 
 /** A structured auth event on the request's own log line context (request id included). */
 export function authEvent(req: Request, event: AuthEvent, fields: Record<string, unknown> = {}): void {

@@ -5,6 +5,7 @@ import type { SettleAttempt } from '../models/rateLimits.js';
 import type { WaitingLogin, WaitingLoginRef } from '../models/waitingLogins.js';
 import type { TwoFactorPage } from '../services/twoFactor.service.js';
 import type { ConfirmPage } from '../controllers/confirm.controller.js';
+import type { EmailPage } from '../controllers/email.controller.js';
 import type { Registration } from '../utils/inputRules.js';
 import type { Lang, MessageKey, Params, Translate } from '../utils/i18n.js';
 import type { LanguageSwitch } from '../middleware/language.js';
@@ -43,6 +44,12 @@ declare global {
       asksCode?: boolean;
       /** What the confirm page offers this account, and for how many minutes a confirmation holds. */
       confirmPage?: ConfirmPage;
+      /** The address the email page's form gave, normalised. */
+      emailAddress?: string;
+      /** What the email page shows (also when its form is shown again). */
+      emailPage?: EmailPage;
+      /** The reset link this request carries (good when read) and the account it resets. */
+      resetLink?: { token: string; userId: string };
     }
   }
 }
