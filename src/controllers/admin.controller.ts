@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { showFormAgain } from '../middleware/errors.js';
 import { linkOtherLanguageTo } from '../middleware/language.js';
-import type { Notices } from '../middleware/notice.js';
-import { authEvent } from '../middleware/requestLog.js';
+import type { NoticeKey, Notices } from '../middleware/notice.js';
+import { authEvent, type AuthEvent } from '../middleware/requestLog.js';
 import { ACCOUNTS_PER_PAGE, type AdminService } from '../services/admin.service.js';
 import type { AuthUser } from '../services/auth.service.js';
 import { formatDateTime } from '../utils/dateTime.js';
@@ -51,6 +51,17 @@ export function createAdminController({
   }
   const accountAgain = showFormAgain('admin-account');
 
+  /** An action of an account's page: done, logged with the administrator's id, and back to that page with a notice. */
+  const accountAction =
+    (act: (adminId: string, id: string) => Promise<void>, event: AuthEvent, notice: NoticeKey) =>
+    async (req: Request, res: Response): Promise<void> => {
+      const me = res.locals.user!.id;
+      await act(me, idParam(req));
+      authEvent(req, event, { admin: me, user: idParam(req) });
+      notices.set(res, notice);
+      succeed(req, res, accountPath(req));
+    };
+
   return {
     async renderUsersPage(req: Request, res: Response) {
       res.render('admin-users', await usersPage(req.query, res.locals.user!));
@@ -91,21 +102,8 @@ export function createAdminController({
       else res.render('admin-reset-link', { accountId: id, link });
     },
 
-    async resetSecondFactor(req: Request, res: Response) {
-      const me = res.locals.user!.id;
-      await admin.resetSecondFactor(me, idParam(req));
-      authEvent(req, 'admin.second_factor_reset', { admin: me, user: idParam(req) });
-      notices.set(res, 'secondFactorReset');
-      succeed(req, res, accountPath(req));
-    },
-
-    async deleteAccount(req: Request, res: Response) {
-      const me = res.locals.user!.id;
-      await admin.deleteAccount(me, idParam(req));
-      authEvent(req, 'admin.account_deleted', { admin: me, user: idParam(req) });
-      notices.set(res, 'accountDeletedByAdmin');
-      succeed(req, res, accountPath(req));
-    },
+    resetSecondFactor: accountAction(admin.resetSecondFactor, 'admin.second_factor_reset', 'secondFactorReset'),
+    deleteAccount: accountAction(admin.deleteAccount, 'admin.account_deleted', 'accountDeletedByAdmin'),
 
     async lock(req: Request, res: Response) {
       await admin.lock(res.locals.user!.id, idParam(req));
