@@ -4,6 +4,8 @@ import { expect } from 'chai';
 import type { RowDataPacket } from 'mysql2/promise';
 import { pino } from 'pino';
 import request from 'supertest';
+import { createOutbox } from '../src/models/outbox.js';
+import { createMailSeal, createPostOffice } from '../src/services/mail/postOffice.js';
 import { en, ko } from './helpers/i18n.js';
 import { linkIn, siteWithMail, startSmtp, type Smtp } from './helpers/mail.js';
 import { makeSite, PASSWORD, postTo, uniqueId, type App } from './helpers/site.js';
@@ -88,6 +90,38 @@ describe('mail: an outbox in MySQL, delivered by the sender over SMTP', function
       expect([done.state, done.payload, done.done_at instanceof Date]).to.deep.equal(['sent', null, true]);
     } finally {
       await sender.stop();
+    }
+  });
+
+  it('a mail is written in the transaction of its change: when that transaction fails after the mail was posted, no mail goes', async () => {
+    const site = await siteWithMail({}, smtp);
+    const postOffice = createPostOffice({
+      db: site.db,
+      outbox: createOutbox(site.db),
+      mailSeal: createMailSeal(site.config.secrets.totp),
+      fromDomain: 'localhost',
+      nudge: site.sender.nudge,
+    });
+    const [kept, lost] = [addressOf(uniqueId()), addressOf(uniqueId())];
+    const letter = (to: string) =>
+      ({ kind: 'addressRemoved', to, lang: 'en', origin: 'https://login.example.com', link: '/user/email', params: { id: 'kim' } }) as const;
+    try {
+      await postOffice.transaction((_conn, post) => post(letter(kept)));
+      const failed = postOffice.transaction(async (_conn, post) => {
+        await post(letter(lost));
+        throw new Error('the change failed after its mail was posted');
+      });
+      expect(
+        await failed.then(
+          () => 'committed',
+          (err: Error) => err.message,
+        ),
+      ).to.equal('the change failed after its mail was posted');
+      await smtp.waitFor(kept);
+      await sleep(800);
+      expect(smtp.to(lost)).to.deep.equal([]);
+    } finally {
+      await site.sender.stop();
     }
   });
 
