@@ -45,7 +45,7 @@ describe("an account's page for administrators: details, a reset link shown once
   /** An account with two live sessions, a verified address, TOTP and a passkey. */
   async function fullAccount() {
     const id = uniqueId();
-    await register(app, { id, name: 'Kim' });
+    await register(app, { id });
     await db.query('UPDATE users SET email = ? WHERE id = ?', [`${id}@mail.example`, id]);
     const first = await login(app, id);
     const secret = /<code id="totp-secret" class="secret">([A-Z2-7]+)<\/code>/.exec((await page('/user/2fa', first)).text)![1];
