@@ -30,11 +30,10 @@ const logger = createLogger(config.logLevel, { buffered: true, pretty: !config.i
 function serveSite(): void {
   const stores = openStores(config, logger);
   const stopping = new AbortController();
-  void migrateWhenReachable(stores.db, logger, stopping.signal);
-
-  // The outbox's sender runs in every site process; rows are locked one at a time, so instances never send one twice.
+  // The outbox's sender runs in every site process (rows are locked one at a time: instances never send one twice),
+  // from the moment the schema, its table included, is current.
   const sender = createConfiguredSender({ db: stores.db, config, logger });
-  sender.start();
+  void migrateWhenReachable(stores.db, logger, stopping.signal).then(() => stopping.signal.aborted || sender.start());
   const server = createApp({ config, ...stores, logger, nudgeMail: sender.nudge }).listen(config.port, () => {
     logger.info({ port: config.port }, `login-page listening on http://localhost:${config.port}`);
     for (const warning of config.warnings) logger.warn(warning);
