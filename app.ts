@@ -45,9 +45,11 @@ import { createConfirmation } from './src/services/confirmation.service.js';
 import { createEmailService } from './src/services/email.service.js';
 import { createMailSeal, createPostOffice } from './src/services/mail/postOffice.js';
 import { createRecovery } from './src/services/recovery.service.js';
+import { createSecuritySummaries } from './src/services/securitySummaries.js';
 import { createSessionStore } from './src/services/sessionStore.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
-import { EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from './src/utils/inputRules.js';
+import { formatDateTime } from './src/utils/dateTime.js';
+import { NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from './src/utils/inputRules.js';
 import { createPasswords } from './src/utils/password.js';
 import { createSecondFactorKeys } from './src/utils/secondFactor.js';
 import { createJwtUtil } from './src/utils/jwt.js';
@@ -66,8 +68,9 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   const cookies = createAuthCookies(config.isProduction);
   const notices = createNotices(config.isProduction);
   const users = createUserModel(db);
-  const { endedSessions, sessions } = createSessionStore({ redis, config, logger });
-  endedSessions.listen(subscriber).catch((err: Error) => logger.error({ err: { message: err.message } }, 'could not subscribe to ended sessions'));
+  const { endedSessions, sessions, accountChanges } = createSessionStore({ redis, config, logger });
+  const summaries = createSecuritySummaries({ users, sessions, livePeriod: () => endedSessions.livePeriod });
+  endedSessions.listen(subscriber, [{ channel: accountChanges.channel, hear: summaries.forget }]);
   const jwt = createJwtUtil(config.secrets, config.accessTtlMs);
   const auth = createAuthService({ jwt, sessions, endedSessions, refreshTtlMs: config.refreshTtlMs });
   const passwords = createPasswords(config.hashConcurrency);
@@ -91,7 +94,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   const emails = createEmailService({ users, addresses: createEmailAddresses(db), mail });
   const recovery = createRecovery({ users, resetLinks: createResetLinks(db), sessions, passwords, mail, tag: idTag, resetTtlMs: config.resetTokenTtlMs });
   const mailContext = (req: Request, res: Response) => ({ lang: res.locals.lang, origin: csrf.siteOrigin(req) });
-  const userController = createUserController({ users, auth, cookies, notices, passwords, emails, mailContext });
+  const userController = createUserController({ users, auth, cookies, notices, passwords, summaries, emails, mailContext });
   const secondFactor = createSecondFactorModel(db);
   const keys = createSecondFactorKeys(config.secrets.totp);
   // Across all networks: rotating addresses (IPv6 /64s) buys no more guesses than this.
@@ -113,7 +116,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
     csrf.requireToken,
   ];
   // What the feature areas draw on; each takes the parts it names.
-  const parts = { config, db, redis, users, sessions, auth, passwords, limits, idTag, cookies, notices, jwtAuth, csrf, acceptForm };
+  const parts = { config, db, redis, users, sessions, accountChanges, auth, passwords, limits, idTag, cookies, notices, jwtAuth, csrf, acceptForm };
   const factors = { passkeyModel: createPasskeyModel(db, redis, config.redisKeyPrefix), secondFactor, keys, wrongCodes, codes };
   const proof = { confirmation, confirmationSteps: createConfirmationSteps(confirmation) };
   const mailing = { mail, emails, recovery, mailContext };
@@ -130,8 +133,9 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   // Every page is rendered for one person (no-store, or a fresh CSRF token): an ETag would be a hash for nothing.
   app.set('etag', false);
 
-  // The input limits that the forms' hints state.
-  app.locals.inputRules = { nameMax: NAME_MAX, passwordMin: PASSWORD_MIN, passwordMax: PASSWORD_MAX, emailMax: EMAIL_MAX };
+  // The input limits that the forms' hints state, and times as the person's language reads them (partials/time).
+  app.locals.inputRules = { nameMax: NAME_MAX, passwordMin: PASSWORD_MIN, passwordMax: PASSWORD_MAX };
+  app.locals.formatDateTime = formatDateTime;
 
   app.use(requestLogger(logger), securityHeaders(config.isProduction));
   // Before anything that may answer with a page, error pages included.
@@ -156,7 +160,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.use('/static', express.static(publicDir, { index: false }));
   app.use('/static/webauthn', express.static(webauthnBrowserDir, { index: false }));
   app.get('/favicon.ico', (_req, res) => res.sendFile(faviconPath, { maxAge: '7d' }));
-  app.use(healthRoutes({ db, redis }));
+  app.use(healthRoutes({ db, redis, listener: endedSessions }));
   app.get('/', (_req, res) => res.redirect('/user/info'));
   app.use('/admin', adminArea(areaParts));
   app.use('/user', confirmArea(areaParts));

@@ -14,6 +14,7 @@ import { createSessionStore } from '../src/services/sessionStore.js';
 import { createJwtUtil } from '../src/utils/jwt.js';
 import { createPasswords } from '../src/utils/password.js';
 import { startPrivateRedis } from '../test/helpers/privateRedis.js';
+import { watchSentCommands } from '../test/helpers/sentCommands.js';
 import { cpuPerRequest, load, median, oneCookieEach, outcomes, serve, stop, type Server } from './servers.js';
 
 dotenv.config({ quiet: true });
@@ -87,7 +88,13 @@ async function main() {
   const jwtUtil = createJwtUtil(config.secrets, config.accessTtlMs);
   const { sessions } = createSessionStore({ redis: stores.redis, config, logger: createLogger('silent') });
   const cookies = await browserCookies(site, peer, jwtUtil);
-  const commands = async () => Object.values(await redis.commandCalls()).reduce((sum, calls) => sum + calls, 0);
+  // What the site sends, by MONITOR: a script's own calls and the listener's heartbeats (per process and time, not per
+  // request) are left out.
+  const sent = await watchSentCommands(redis.client);
+  const sentBy = async <T>(action: () => Promise<T>) => {
+    const { result, commands } = await sent.during(action);
+    return { result, sent: commands.filter((command) => !command.byScript).length };
+  };
 
   // 3. Server CPU per request of the info page, in interleaved rounds so that a passing disturbance hits all alike.
   const page = (server: Server, cookie?: string) => ({ url: server.url('/user/info'), headers: cookie ? { cookie } : {} });
@@ -97,9 +104,8 @@ async function main() {
     bare: () => cpuPerRequest(bare, page(bare, 'logged-in=1'), PAGE_REQUESTS),
     bareAnonymous: () => cpuPerRequest(bare, page(bare), PAGE_REQUESTS),
     site: async () => {
-      const before = await commands();
-      const us = await cpuPerRequest(site, page(site, cookies.site), PAGE_REQUESTS);
-      pageCommands += (await commands()) - before;
+      const { result: us, sent: commands } = await sentBy(() => cpuPerRequest(site, page(site, cookies.site), PAGE_REQUESTS));
+      pageCommands += commands;
       pagesCounted += PAGE_REQUESTS;
       return us;
     },
@@ -138,22 +144,15 @@ async function main() {
   await stop(peer);
 
   // 4. Redis commands per silent refresh and per login, as the site sends them (a script's own calls not counted).
-  const sent = await sentCommands(redis.client);
   const refreshCookies = await expiredSessions(sessions, jwtUtil, 200);
-  await sent.caughtUp();
-  let before = sent.count;
-  await load({ url: site.url('/user/info'), connections: 4, ...oneCookieEach(refreshCookies) });
-  await sent.caughtUp();
-  const perRefresh = (sent.count - before) / refreshCookies.length;
+  const refreshes = await sentBy(() => load({ url: site.url('/user/info'), connections: 4, ...oneCookieEach(refreshCookies) }));
+  const perRefresh = refreshes.sent / refreshCookies.length;
   rows.push(['Redis commands per silent refresh', perRefresh.toFixed(2), 'commands', '']);
   targets.push(['exactly one Redis command per refresh', perRefresh.toFixed(2), perRefresh === 1]);
   const accounts = await createAccounts(stores.db, storedHash, STORM_ACCOUNTS);
   const login = await loginRequest(site, accounts, 'the right password, stored');
-  await sent.caughtUp();
-  before = sent.count;
-  const logins = await load({ ...login, connections: 1, amount: 20 });
-  await sent.caughtUp();
-  const perLogin = (sent.count - before) / logins.requests.total;
+  const logins = await sentBy(() => load({ ...login, connections: 1, amount: 20 }));
+  const perLogin = logins.sent / logins.result.requests.total;
   rows.push(['Redis commands per login', perLogin.toFixed(2), 'commands', 'the throttle script; then the session script and the throttle release, pipelined']);
   await sent.stop();
 
@@ -214,23 +213,6 @@ async function interleaved<K extends string>(cases: Record<K, () => Promise<numb
   const values = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>;
   for (let round = 0; round < ROUNDS; round++) for (const name of names) values[name].push(await cases[name]());
   return Object.fromEntries(names.map((name) => [name, median(values[name])])) as Record<K, number>;
-}
-
-/** Counts the commands clients send, by MONITOR: the calls a script makes show as "[db lua]" and are left out. */
-async function sentCommands(client: Awaited<ReturnType<typeof startPrivateRedis>>['client']) {
-  const monitor = client.duplicate();
-  await monitor.connect();
-  // MONITOR reports a little after the fact: a count is read once the lines have stopped arriving.
-  let last = Date.now();
-  const caughtUp = async () => {
-    while (Date.now() - last < 300) await new Promise((resolve) => setTimeout(resolve, 100));
-  };
-  const counter = { count: 0, caughtUp, stop: () => monitor.close() };
-  await monitor.monitor((line) => {
-    last = Date.now();
-    if (!/\[\d+ lua\]/.test(line) && !/"(monitor|info|ping)"/i.test(line)) counter.count++;
-  });
-  return counter;
 }
 
 /** What a browser holds after logging in: the site's cookies (auth and CSRF), and the peer's session cookie. */

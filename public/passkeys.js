@@ -24,10 +24,15 @@
     return answer;
   }
 
-  /** Shows what went wrong: the site's message, else "cancelled" (the person or a timeout ended it) or "failed". */
+  /**
+   * Shows what went wrong: the site's message; else "already here" (the authenticator holds a passkey of this account,
+   * one the options excluded), "cancelled" (the person or a timeout ended it) or "failed".
+   */
   function showError(box, messages, err) {
-    const cancelled = [err?.name, err?.cause?.name].some((name) => name === 'NotAllowedError' || name === 'AbortError');
-    box.textContent = (err instanceof Refused && err.message) || (cancelled ? messages.cancelled : messages.failed);
+    const names = [err?.name, err?.cause?.name];
+    const cancelled = names.some((name) => name === 'NotAllowedError' || name === 'AbortError');
+    const alreadyHere = messages.exists && names.includes('InvalidStateError');
+    box.textContent = (err instanceof Refused && err.message) || (alreadyHere ? messages.exists : cancelled ? messages.cancelled : messages.failed);
     box.hidden = false;
   }
 

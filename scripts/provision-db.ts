@@ -13,6 +13,12 @@ dotenv.config({ quiet: true });
 const url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
 
 const target = parseMysqlUrl(url);
+
+/** The .env text with `name` set to `value` (in place of its line, commented out or not, else appended). */
+const withSetting = (text: string, name: string, value: string) => {
+  const line = new RegExp(`^#?\\s*${name}=.*$`, 'm');
+  return line.test(text) ? text.replace(line, `${name}=${value}`) : `${text.replace(/\n?$/, '\n')}${name}=${value}\n`;
+};
 const admin = await connectAdmin(target.host, target.port);
 try {
   const env = existsSync('.env') ? readFileSync('.env', 'utf8') : '';
@@ -22,7 +28,9 @@ try {
   const own = new URL(url);
   own.username = done.target.user;
   own.pathname = `/${done.target.database}`;
-  const provisioned = env.replace(`${NEW_ACCOUNT_MARK}\n`, '').replace(/^DATABASE_URL=.*$/m, () => `DATABASE_URL=${own.href}`);
+  let provisioned = env.replace(`${NEW_ACCOUNT_MARK}\n`, '').replace(/^DATABASE_URL=.*$/m, () => `DATABASE_URL=${own.href}`);
+  // A database of its own goes with Redis keys of its own: accounts of the same id must not share sessions or counters.
+  if (done.target.database !== target.database) provisioned = withSetting(provisioned, 'REDIS_KEY_PREFIX', `lp:${checkoutId}:`);
   if (provisioned !== env) writeFileSync('.env', provisioned, { mode: 0o600 });
   if (done.note) console.log(`setup: ${done.note}`);
   console.log(`database ${done.target.database} and account ${done.target.user} are ready`);

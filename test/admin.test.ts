@@ -212,7 +212,14 @@ describe('administrators', function () {
     await users.setAdmin(other.id, true);
     const { redis } = await testStores();
     const { log } = createEndedSessions({ redis, keyPrefix: redisKeyPrefix, accessTtlMs: 600_000, logger: createLogger('silent') });
-    const sessions = createRefreshSessions(redis, { keyPrefix: redisKeyPrefix, idleMs: 60_000, reuseGraceMs: 10_000, maxPerUser: 10, endedLog: log });
+    const sessions = createRefreshSessions(redis, {
+      keyPrefix: redisKeyPrefix,
+      idleMs: 60_000,
+      reuseGraceMs: 10_000,
+      maxPerUser: 10,
+      endedLog: log,
+      accountChannel: 'unheard',
+    });
     const done = await adminCommand({ users, sessions }, 'revoke', other.id.toUpperCase());
     expect(done).to.deep.equal({ code: 0, message: `${other.id} is no longer an administrator; 1 session(s) ended` });
     await refusedWithin(app, other, 1000);

@@ -98,13 +98,15 @@ describe("confirming it's you in a real browser (headless Chromium)", function (
     await page.waitForSelector('.notice');
     await sleep(STEP_UP_MS + 300);
 
+    await page.click('li.passkey details.rename summary');
     await page.fill('li.passkey input[name="name"]', 'Work laptop');
-    await Promise.all([page.waitForURL(`${base}/user/confirm?next=/user/passkeys`), page.click('li.passkey form.rename button')]);
+    await Promise.all([page.waitForURL(`${base}/user/confirm?next=/user/passkeys`), page.click('li.passkey details.rename button')]);
     expect(await page.isVisible('#passkey-confirm button')).to.equal(true);
     await expectAccessible(page, 'confirm with a passkey (en)');
     await Promise.all([page.waitForURL(`${base}/user/passkeys`), page.click('#passkey-confirm button')]);
+    await page.click('li.passkey details.rename summary');
     await page.fill('li.passkey input[name="name"]', 'Work laptop');
-    await Promise.all([page.waitForURL(`${base}/user/passkeys`), page.click('li.passkey form.rename button')]);
+    await Promise.all([page.waitForURL(`${base}/user/passkeys`), page.click('li.passkey details.rename button')]);
     expect(await page.textContent('.notice')).to.equal(en('passkeys.notice.renamed'));
     expect(await page.textContent('li.passkey h2')).to.equal('Work laptop');
 

@@ -32,6 +32,19 @@ describe('languages', () => {
       for (const key of Object.keys(catalogues.ko)) expect(placeholders(catalogues.ko[key]), key).to.deep.equal(placeholders(catalogues.en[key]));
     });
 
+    it('English writes "ID" one way (never "Id" or "id" as a word), and both catalogues use one word for each page', () => {
+      const spelt = Object.entries(catalogues.en).filter(([, value]) => /\b(Id|id)\b/.test(value.replace(/\{\w+\}/g, '')));
+      expect(spelt).to.deep.equal([]);
+      // The page and its links say the same: the sessions page, the account page, the passkeys page.
+      for (const lang of LANGUAGES) {
+        const c = catalogues[lang];
+        expect([c['info.sessions'], c['menu.sessions']], lang).to.deep.equal([c['sessions.title'], c['sessions.title']]);
+        expect(c['menu.account'], lang).to.equal(c['info.title']);
+        expect(c['info.passkeys'], lang).to.equal(c['passkeys.title']);
+        expect(c['info.admin'], lang).to.equal(c['admin.title']);
+      }
+    });
+
     it('every key a view asks for exists (views are not type-checked)', () => {
       const files = readdirSync(viewsDir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ejs'));
       const keys = files.flatMap((file) => [...readFileSync(path.join(viewsDir, file), 'utf8').matchAll(/\bt\('([\w.]+)'/g)].map((m) => m[1]));
@@ -116,9 +129,11 @@ describe('languages', () => {
       const unknownSession = await postTo(app, '/user/sessions/revoke', cookieHeader(user)).send({ sid: 'no-such-session' });
       expect(unknownSession.status).to.equal(404);
       expect(unknownSession.text).to.include('href="/user/sessions?lang=en"');
-      // Where the form's page has the post's own address, the relative link stays.
+      // Where the form's page has the post's own address, the link names it; and the page names it for the history.
       const wrongLogin = await postTo(app, '/user/login').send({ id: user.id, password: 'not the password' });
-      expect(wrongLogin.text).to.include('<a class="lang-switch" href="?lang=en"');
+      expect(wrongLogin.text).to.include('<a class="lang-switch" href="/user/login?lang=en"');
+      expect(wrongLogin.text).to.include('<meta name="page-of-post" content="/user/login">');
+      expect(wrongCode.text).to.include('<meta name="page-of-post" content="/user/2fa">');
     });
   });
 

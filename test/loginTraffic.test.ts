@@ -1,12 +1,15 @@
 import { expect } from 'chai';
-import type { Redis } from '../src/config/clients.js';
+import type { Redis, Subscriber } from '../src/config/clients.js';
+import { HEARTBEAT_CHANNEL } from '../src/models/listenerHeartbeat.js';
 import { makeSite, PASSWORD, postTo, register, setCookies, uniqueId, type App } from './helpers/site.js';
 import { startPrivateRedis } from './helpers/privateRedis.js';
+import { testSubscriber } from './helpers/stores.js';
 
 /**
  * The client the app gets, wrapped: a round trip starts when the app sends a command while none is awaiting its
  * reply; commands sent while another is still out travel in the same round trip. `failScript` makes the scripts
- * whose first key it matches fail as an outage would, without reaching Redis.
+ * whose first key it matches fail as an outage would, without reaching Redis. The ended-session listener's
+ * heartbeats (a PUBLISH a few times a second, whatever the requests) are left out.
  */
 function countRoundTrips(client: Redis) {
   let outstanding = 0;
@@ -19,7 +22,8 @@ function countRoundTrips(client: Redis) {
         const keys = (args[1] as { keys?: string[] } | undefined)?.keys ?? [];
         if (prop === 'evalSha' && probe.failScript?.test(keys[0] ?? '')) return Promise.reject(new Error('injected outage'));
         const result: unknown = value.apply(target, args);
-        if (!(result instanceof Promise)) return result;
+        const heartbeat = prop === 'publish' && String(args[0]).includes(`${HEARTBEAT_CHANNEL}:`);
+        if (!(result instanceof Promise) || heartbeat) return result;
         probe.commands++;
         if (outstanding++ === 0) probe.trips++;
         return result.finally(() => outstanding--);
@@ -32,14 +36,19 @@ function countRoundTrips(client: Redis) {
 describe('store traffic of a login (private redis-server, round trips counted at the client)', () => {
   let app: App;
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
+  let subscriber: Subscriber;
   let probe: ReturnType<typeof countRoundTrips>['probe'];
   before(async () => {
     redis = await startPrivateRedis();
+    subscriber = testSubscriber(`redis://127.0.0.1:${redis.port}`);
     const counted = countRoundTrips(redis.client);
     probe = counted.probe;
-    ({ app } = await makeSite({}, { redis: counted.wrapped }));
+    ({ app } = await makeSite({}, { redis: counted.wrapped, subscriber }));
   });
-  after(() => redis.stop());
+  after(async () => {
+    await subscriber.close();
+    await redis.stop();
+  });
 
   async function loginCounted(id: string) {
     probe.trips = probe.commands = 0;

@@ -4,7 +4,7 @@ import { createApp } from '../app.js';
 import { createDb } from '../src/config/clients.js';
 import { loadConfig } from '../src/config/index.js';
 import { makeSite, postTo, SECRETS, uniqueId, type App } from './helpers/site.js';
-import { testStores } from './helpers/stores.js';
+import { testStores, testSubscriber } from './helpers/stores.js';
 import { ko } from './helpers/i18n.js';
 
 describe('pages and endpoints', () => {
@@ -30,13 +30,13 @@ describe('pages and endpoints', () => {
     expect((await request(app).get('/healthz')).status).to.equal(200);
     const ready = await request(app).get('/readyz');
     expect(ready.status).to.equal(200);
-    expect(ready.body).to.deep.equal({ mysql: true, redis: true, missing: [] });
+    expect(ready.body).to.deep.equal({ mysql: true, redis: true, missing: [], listener: 'live' });
   });
 
   it('/readyz answers 503 and names MySQL when it does not answer', async () => {
-    const { redis, subscriber } = await testStores();
+    const { redis } = await testStores();
     const deadDb = createDb('mysql://nobody:x@127.0.0.1:1/none');
-    const broken = createApp({ config: loadConfig(SECRETS), db: deadDb, redis, subscriber });
+    const broken = createApp({ config: loadConfig(SECRETS), db: deadDb, redis, subscriber: testSubscriber() });
     const ready = await request(broken).get('/readyz');
     expect(ready.status).to.equal(503);
     expect(ready.body.missing).to.deep.equal(['mysql']);
@@ -60,7 +60,8 @@ describe('pages and endpoints', () => {
     expect(css.status).to.equal(200);
     expect(css.headers['content-type']).to.match(/text\/css/);
     const page = await request(app).get('/user/register');
-    expect(page.text).not.to.match(/<script|<style|style="/);
+    // Scripts come from /static only (the CSP allows no other): no inline script, style or style attribute.
+    expect(page.text).not.to.match(/<script(?![^>]*\ssrc="\/static\/)|<style|style="/);
   });
 
   it('has a favicon: <link rel="icon"> on pages, and /favicon.ico answers', async () => {
@@ -92,7 +93,7 @@ describe('pages and endpoints', () => {
     const fields = Object.fromEntries(inputs(res.text).map(([input, id]) => [id, input]));
     expect(fields.password).to.include('autocomplete="new-password"');
     expect(fields.id).not.to.include('aria-invalid').and.not.to.include('autofocus');
-    expect(fields.name).to.include('aria-invalid="true"').and.to.include('aria-describedby="name-error"').and.to.include('autofocus');
+    expect(fields.name).to.include('aria-invalid="true"').and.to.include('aria-describedby="name-hint name-error"').and.to.include('autofocus');
     expect(fields.password).to.include('aria-invalid="true"').and.to.include('aria-describedby="password-hint password-error"').and.not.to.include('autofocus');
     expect(res.text).to.include('<p class="field-error" id="name-error">').and.to.include('<p class="field-error" id="password-error">');
     expect(res.text.match(/ autofocus/g)).to.have.length(1);

@@ -133,6 +133,9 @@ describe('passkeys in a real browser (headless Chromium with a CDP virtual authe
     await page.goto(`${base}/user/passkeys?lang=ko`);
     expect(await page.locator('li.passkey time').count()).to.equal(2); // created and last used
     await expectAccessible(page, 'passkeys, one (ko)');
+    // Removing asks once: the button opens a panel that says what is lost, whose button removes it.
+    await page.click('li.passkey .danger-zone summary');
+    expect(await page.textContent('li.passkey .danger-panel p')).to.equal(ko('passkeys.removeExplain'));
     await page.click('li.passkey form[action="/user/passkeys/remove"] button');
     await page.waitForSelector('.notice');
     expect(await page.textContent('.notice')).to.equal(ko('passkeys.notice.removed'));

@@ -209,8 +209,12 @@ describe('passkeys: options and refusals (no browser)', function () {
     expect(page.text).to.include('&lt;b&gt;Phone&lt;/b&gt;');
     expect(page.text).to.match(/<form method="post" action="\/user\/passkeys\/remove">\s*<input type="hidden" name="_csrf"/);
     expect(page.text).to.include('<meta name="csrf-token"');
-    expect([...page.text.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1])).to.deep.equal(['/static/webauthn/index.umd.min.js', '/static/passkeys.js']);
-    for (const script of ['/static/webauthn/index.umd.min.js', '/static/passkeys.js']) {
+    expect([...page.text.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1])).to.deep.equal([
+      '/static/site.js',
+      '/static/webauthn/index.umd.min.js',
+      '/static/passkeys.js',
+    ]);
+    for (const script of ['/static/site.js', '/static/webauthn/index.umd.min.js', '/static/passkeys.js']) {
       const res = await request(app).get(script);
       expect(res.status, script).to.equal(200);
       expect(res.headers['content-type'], script).to.match(/^(text|application)\/javascript/);

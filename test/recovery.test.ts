@@ -6,8 +6,6 @@ import { Secret, TOTP } from 'otpauth';
 import request from 'supertest';
 import type { Db } from '../src/config/clients.js';
 import { hashStats } from '../src/utils/password.js';
-import { createRedis } from '../src/config/clients.js';
-import { createLogger } from '../src/config/logger.js';
 import { en, ko } from './helpers/i18n.js';
 import { linkIn, siteWithMail, startSmtp, type Smtp } from './helpers/mail.js';
 import {
@@ -25,7 +23,6 @@ import {
   uniqueId,
   type App,
 } from './helpers/site.js';
-import { REDIS_URL, testStores } from './helpers/stores.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 const addressOf = (id: string) => `${id}@mail.example`;
@@ -152,46 +149,40 @@ describe('forgot and reset: a link by mail, the same answer and the same time wh
   it('the link works once: of 20 parallel posts exactly one 303 (and only it hashes); every session ends (another instance refuses the access token within 1 s); the address is told; a notice on the login page', async () => {
     const id = await verifiedAccount(app, db);
     const sessions = [await login(app, id), await login(app, id)];
-    const { redis } = await testStores();
-    const subscriber = createRedis(REDIS_URL, createLogger('silent'), { subscriber: true });
-    await subscriber.connect();
-    try {
-      const other = (await makeSite({}, { db, redis, subscriber })).app;
-      for (const tokens of sessions) expect(isLoggedIn(await getInfo(other, tokens))).to.equal(true);
-      await forgot(app, id);
-      const token = tokenOf(await resetLinkFor(id));
-      const form = await request(app).get(`/user/reset?token=${token}&lang=en`);
-      expect(form.status).to.equal(200);
-      expect(form.text)
-        .to.include(`<input type="hidden" name="token" value="${token}">`)
-        .and.include(en('reset.intro', { id }))
-        .and.match(/<input id="password" name="password" type="password" autocomplete="new-password"/);
+    // Another instance: a site with a listening connection of its own.
+    const other = (await makeSite()).app;
+    for (const tokens of sessions) expect(isLoggedIn(await getInfo(other, tokens))).to.equal(true);
+    await forgot(app, id);
+    const token = tokenOf(await resetLinkFor(id));
+    const form = await request(app).get(`/user/reset?token=${token}&lang=en`);
+    expect(form.status).to.equal(200);
+    expect(form.text)
+      .to.include(`<input type="hidden" name="token" value="${token}">`)
+      .and.include(en('reset.intro', { id }))
+      .and.match(/<input id="password" name="password" type="password" autocomplete="new-password"/);
 
-      const hashesBefore = hashStats.started;
-      const answers = await Promise.all(Array.from({ length: 20 }, () => reset(token)));
-      // The link is claimed before any hashing: only the post that holds it checks and hashes a password.
-      expect(hashStats.started - hashesBefore, 'argon2 operations').to.equal(2);
-      const statuses = answers.map((res) => res.status);
-      expect([statuses.filter((s) => s === 303).length, statuses.filter((s) => s === 400).length], JSON.stringify(statuses)).to.deep.equal([1, 19]);
-      const done = answers.find((res) => res.status === 303)!;
-      expect(done.headers.location).to.equal('/user/login');
-      expect(answers.find((res) => res.status === 400)!.text)
-        .to.include(ko('reset.invalid'))
-        .and.include('href="/user/forgot"');
+    const hashesBefore = hashStats.started;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => reset(token)));
+    // The link is claimed before any hashing: only the post that holds it checks and hashes a password.
+    expect(hashStats.started - hashesBefore, 'argon2 operations').to.equal(2);
+    const statuses = answers.map((res) => res.status);
+    expect([statuses.filter((s) => s === 303).length, statuses.filter((s) => s === 400).length], JSON.stringify(statuses)).to.deep.equal([1, 19]);
+    const done = answers.find((res) => res.status === 303)!;
+    expect(done.headers.location).to.equal('/user/login');
+    expect(answers.find((res) => res.status === 400)!.text)
+      .to.include(ko('reset.invalid'))
+      .and.include('href="/user/forgot"');
 
-      for (const tokens of sessions) {
-        await refusedWithin(other, tokens, 1000);
-        expect(isLoggedIn(await getInfo(app, { accessToken: expire(tokens.accessToken), refreshToken: tokens.refreshToken }))).to.equal(false);
-      }
-      const notice = `notice=${encodeURIComponent(setCookies(done).notice.value)}`;
-      expect((await request(app).get('/user/login').set('Cookie', notice)).text).to.include(ko('reset.done'));
-      expect((await postTo(app, '/user/login').send({ id, password: PASSWORD })).status).to.equal(401);
-      await login(app, id, NEW_PASSWORD);
-      expect((await smtp.waitFor(addressOf(id), 2))[1].subject).to.equal(ko('email.passwordReset.subject'));
-      expect((await reset(token, 'yet another passphrase')).status, 'spent').to.equal(400);
-    } finally {
-      await subscriber.close();
+    for (const tokens of sessions) {
+      await refusedWithin(other, tokens, 1000);
+      expect(isLoggedIn(await getInfo(app, { accessToken: expire(tokens.accessToken), refreshToken: tokens.refreshToken }))).to.equal(false);
     }
+    const notice = `notice=${encodeURIComponent(setCookies(done).notice.value)}`;
+    expect((await request(app).get('/user/login').set('Cookie', notice)).text).to.include(ko('reset.done'));
+    expect((await postTo(app, '/user/login').send({ id, password: PASSWORD })).status).to.equal(401);
+    await login(app, id, NEW_PASSWORD);
+    expect((await smtp.waitFor(addressOf(id), 2))[1].subject).to.equal(ko('email.passwordReset.subject'));
+    expect((await reset(token, 'yet another passphrase')).status, 'spent').to.equal(400);
   });
 
   it('void after RESET_TOKEN_TTL (30 min: the stored expiry moved back) and after the password changed another way; never the current password', async () => {

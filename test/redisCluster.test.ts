@@ -1,13 +1,17 @@
+import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
+import { pino } from 'pino';
 import request from 'supertest';
-import { createClusterSubscriber, createRedis, createRedisCluster, type RedisClient, type RedisCluster, type Subscriber } from '../src/config/clients.js';
+import { createClusterSubscriber, createRedisCluster, createSubscriber, type RedisCluster, type Subscriber } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
 import { missingClusterTools, startRedisCluster, type LocalCluster } from './helpers/redisCluster.js';
+import { redisKeyPrefix } from './helpers/stores.js';
+import { until } from './helpers/until.js';
 import {
   cookieHeader,
   expire,
@@ -31,19 +35,18 @@ const someIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)
 const jtiOf = (refreshToken: string) => (jwt.decode(refreshToken) as { jti: string }).jti;
 const refresh = (app: App, tokens: Tokens) => getInfo(app, { accessToken: expire(tokens.accessToken), refreshToken: tokens.refreshToken });
 
-async function listener(seed: string): Promise<RedisClient> {
-  const subscriber = createRedis(`redis://${seed}`, createLogger('silent'), { subscriber: true });
-  await subscriber.connect();
-  subscriber.setMaxListeners(0); // one 'ready' listener per test site
-  return subscriber;
-}
-
 describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function () {
   this.timeout(60_000);
   let cluster: LocalCluster;
   let redis: RedisCluster;
-  let subscriber: RedisClient;
-  const site = (env: Record<string, string> = {}) => makeSite({ TRUST_PROXY: 'true', ...env }, { redis, subscriber }).then(({ app }) => app);
+  const subscribers: Subscriber[] = [];
+  /** A listening connection of a site's own: the cluster's pub/sub connection, or a client on one node. */
+  const listener = (seed?: string) => {
+    const subscriber = seed ? createSubscriber(`redis://${seed}`, createLogger('silent')) : createClusterSubscriber(cluster.seeds, createLogger('silent'));
+    subscribers.push(subscriber);
+    return subscriber;
+  };
+  const site = (env: Record<string, string> = {}) => makeSite({ TRUST_PROXY: 'true', ...env }, { redis, subscriber: listener() }).then(({ app }) => app);
 
   before(async function () {
     const missing = missingClusterTools();
@@ -54,11 +57,10 @@ describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function (
     cluster = await startRedisCluster();
     redis = createRedisCluster(cluster.seeds, createLogger('silent'));
     await redis.connect();
-    subscriber = await listener(cluster.seeds[0]);
   });
 
   after(async () => {
-    await Promise.allSettled([redis?.close(), subscriber?.close()]);
+    await Promise.allSettled([redis?.close(), ...subscribers.map((subscriber) => subscriber.close())]);
     await cluster?.stop();
   });
 
@@ -94,25 +96,60 @@ describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function (
 
   it('a logout on one instance refuses the access token on another, listening on another node, within 1 s (20 sessions at once)', async () => {
     const a = await site();
-    const otherListener = await listener(cluster.seeds[2]);
-    try {
-      const b = (await makeSite({}, { redis, subscriber: otherListener })).app;
-      const users = [];
-      for (let i = 0; i < 20; i++) users.push(await loggedInUser(a)); // one by one: hashing waits at most 2 s
-      for (const user of users) expect(isLoggedIn(await getInfo(b, user))).to.equal(true);
-      const logouts = await Promise.all(users.map((user) => request(a).get('/user/logout').set('Cookie', cookieHeader(user))));
-      expect(logouts.map((res) => res.status)).to.deep.equal(Array(20).fill(303));
-      const started = Date.now();
-      let stillIn = users;
-      while (stillIn.length > 0 && Date.now() - started < 1000) {
-        const pages = await Promise.all(stillIn.map((user) => getInfo(b, { accessToken: user.accessToken })));
-        stillIn = stillIn.filter((_, i) => isLoggedIn(pages[i]));
-        await sleep(10);
-      }
-      expect(stillIn, 'access tokens still accepted on B after 1 s').to.have.length(0);
-    } finally {
-      await otherListener.close();
+    const b = (await makeSite({}, { redis, subscriber: listener(cluster.seeds[2]) })).app;
+    const users = [];
+    for (let i = 0; i < 20; i++) users.push(await loggedInUser(a)); // one by one: hashing waits at most 2 s
+    for (const user of users) expect(isLoggedIn(await getInfo(b, user))).to.equal(true);
+    const logouts = await Promise.all(users.map((user) => request(a).get('/user/logout').set('Cookie', cookieHeader(user))));
+    expect(logouts.map((res) => res.status)).to.deep.equal(Array(20).fill(303));
+    const started = Date.now();
+    let stillIn = users;
+    while (stillIn.length > 0 && Date.now() - started < 1000) {
+      const pages = await Promise.all(stillIn.map((user) => getInfo(b, { accessToken: user.accessToken })));
+      stillIn = stillIn.filter((_, i) => isLoggedIn(pages[i]));
+      await sleep(10);
     }
+    expect(stillIn, 'access tokens still accepted on B after 1 s').to.have.length(0);
+  });
+
+  it('the listener proves itself across the cluster, and when its node goes silent (DEBUG SLEEP) it is noticed and replaced', async () => {
+    const a = await site();
+    const heartbeatChannels = async () => {
+      const listed = await Promise.all(
+        cluster.ports.map((port) => run('redis-cli', ['-p', String(port), 'pubsub', 'channels', `${redisKeyPrefix}listener-heartbeat:*`])),
+      );
+      return new Set(listed.flatMap(({ stdout }) => stdout.split('\n').filter(Boolean)));
+    };
+    /** How many connections of each master subscribe to `channel` (PUBSUB is per node on a cluster). */
+    const subscriptions = (channel: string) =>
+      Promise.all(cluster.ports.map(async (port) => Number((await run('redis-cli', ['-p', String(port), 'pubsub', 'numsub', channel])).stdout.split('\n')[1])));
+    const others = await heartbeatChannels();
+    // B's log, each line with when it was written.
+    const lines: { at: number; line: string }[] = [];
+    const sink = new Writable({ write: (chunk, _encoding, done) => (lines.push({ at: Date.now(), line: String(chunk) }), done()) });
+    const logged = (text: string) => lines.find(({ line }) => line.includes(text));
+    const b = (await makeSite({}, { redis, subscriber: listener() }, pino({ level: 'debug' }, sink))).app;
+    // makeSite waited for B's heartbeats, PUBLISHed on any master, to come back on its pub/sub connection.
+    expect((await request(b).get('/readyz')).body.listener).to.equal('live');
+    const [channel] = [...(await heartbeatChannels())].filter((name) => !others.has(name));
+    const silent = cluster.ports[(await subscriptions(channel)).indexOf(1)];
+
+    const sleptAt = Date.now();
+    const sleeping = run('redis-cli', ['-p', String(silent), 'debug', 'sleep', '3'], { timeout: 10_000 });
+    await until(() => logged('replacing its connection') !== undefined, 'B replaced its listening connection', 3000);
+    const noticed = logged('ended-session listener degraded');
+    expect(noticed?.line, 'a warning').to.include('"cause":"silent"');
+    console.log(`      (noticed ${noticed!.at - sleptAt} ms after the node went silent)`);
+    expect(noticed!.at - sleptAt).to.be.below(2000);
+    await sleeping;
+    await until(async () => (await request(b).get('/readyz')).body.listener === 'live', 'B live again after its node woke', 15_000);
+    // One connection listens for B now: the ones it replaced were dropped.
+    await until(async () => (await subscriptions(channel)).reduce((sum, n) => sum + n, 0) === 1, "one subscription to B's channel", 2000);
+    const user = await loggedInUser(a);
+    expect(isLoggedIn(await getInfo(b, user))).to.equal(true);
+    expect((await request(a).get('/user/logout').set('Cookie', cookieHeader(user))).status).to.equal(303);
+    await refusedWithin(b, user, 1000);
+    expect((await request(b).get('/readyz')).body.listener, 'heard on the new connection').to.equal('live');
   });
 
   it('MAX_SESSIONS_PER_USER holds against 20 parallel logins of one account', async () => {

@@ -2,14 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { ErrorReply } from 'redis';
 import request from 'supertest';
-import { createRedis } from '../src/config/clients.js';
+import { createRedis, type Subscriber } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
 import { redisCall, StoreUnavailableError } from '../src/models/storeErrors.js';
 import { freePort } from './helpers/freePort.js';
 import { expectUnavailable } from './helpers/outage.js';
 import { startPrivateRedis } from './helpers/privateRedis.js';
 import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, PASSWORD, postTo, setCookies, type App } from './helpers/site.js';
-import { redisKeyPrefix, testStores } from './helpers/stores.js';
+import { redisKeyPrefix, testStores, testSubscriber } from './helpers/stores.js';
 
 /**
  * A Redis that answers but refuses (OOM when full under noeviction, READONLY after a failover, LOADING while it
@@ -20,16 +20,18 @@ describe('Redis error replies are outages (private redis-server)', function () {
   let app: App;
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
   let admin: ReturnType<typeof createRedis>;
+  let subscriber: Subscriber;
 
   before(async () => {
     redis = await startPrivateRedis(['--enable-debug-command', 'yes']);
     admin = createRedis(`redis://127.0.0.1:${redis.port}`, createLogger('silent'));
     await admin.connect();
     const { db } = await testStores();
-    ({ app } = await makeSite({}, { db, redis: redis.client }));
+    subscriber = testSubscriber(`redis://127.0.0.1:${redis.port}`);
+    ({ app } = await makeSite({}, { db, redis: redis.client, subscriber }));
   });
   after(async () => {
-    await admin.close();
+    await Promise.all([admin.close(), subscriber.close()]);
     await redis.stop();
   });
 

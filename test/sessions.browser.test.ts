@@ -53,15 +53,17 @@ describe('the sessions page in a real browser (headless Chromium)', function () 
     await laptop.goto(`${base}/user/sessions`);
     expect(await laptop.getAttribute('html', 'lang')).to.equal('ko');
     expect(await laptop.title()).to.equal(`${ko('sessions.title')} · login-page`);
-    // The phone logged in last: it is listed first; the laptop's own session is marked.
+    // This device first and marked; the phone after it, its button naming it.
     const items = laptop.locator('li.session');
     expect(await items.count()).to.equal(2);
-    expect(await items.nth(0).getAttribute('class')).to.equal('session');
-    expect(await items.nth(1).locator('.badge').textContent()).to.equal(ko('sessions.current'));
-    expect(await items.nth(0).locator('h2').textContent()).to.match(/Chrome \d+/);
+    expect(await items.nth(0).getAttribute('class')).to.equal('session current');
+    expect(await items.nth(0).locator('.badge').textContent()).to.equal(ko('sessions.current'));
+    const phoneDevice = (await items.nth(1).locator('h2').textContent())!;
+    expect(phoneDevice).to.match(/Chrome \d+/);
+    expect(await items.nth(1).locator('button').textContent()).to.equal(ko('sessions.revokeDevice', { device: phoneDevice }));
     await expectAccessible(laptop, 'sessions (ko)');
 
-    await Promise.all([laptop.waitForURL(`${base}/user/sessions`), items.nth(0).locator('button').click()]);
+    await Promise.all([laptop.waitForURL(`${base}/user/sessions`), items.nth(1).locator('button').click()]);
     expect(await laptop.textContent('.notice')).to.equal(ko('sessions.notice.revoked'));
     expect(await laptop.locator('li.session').count()).to.equal(1);
     expect(await laptop.textContent('.aside')).to.equal(ko('sessions.noOthers'));

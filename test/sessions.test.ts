@@ -158,7 +158,7 @@ describe('the sessions page (/user/sessions)', function () {
     ['ko', ko],
     ['en', en],
   ] as const) {
-    it(`HTML in ${lang}: the list in order, times in the person's language, the current one marked, a form per other session and one for all others`, async () => {
+    it(`HTML in ${lang}: this device first and marked, then the others most recently used first, times in the person's language, a form per other session naming its device, and one for all others`, async () => {
       const { chrome, safari, firefox } = await threeDevices();
       const sessions = await listed(firefox);
       const res = await page(firefox, `?lang=${lang}`);
@@ -169,18 +169,25 @@ describe('the sessions page (/user/sessions)', function () {
       const items = res.text.split('<li class="session').slice(1);
       expect(items).to.have.length(3);
       const devices = devicesIn(t);
+      const shownOrder = [...sessions.keys()].sort((a, b) => Number(sessions[b].current) - Number(sessions[a].current));
       items.forEach((item, i) => {
-        const s = sessions[i];
-        expect(item).to.include(devices[i]);
+        const s = sessions[shownOrder[i]];
+        const device = devices[shownOrder[i]];
+        expect(item).to.include(device);
         expect(item).to.include(`<dd>${s.ip}</dd>`);
         expect(item).to.include(`<time datetime="${s.createdAt}">${formatDateTime(lang, s.createdAt)}</time>`);
         expect(item).to.include(`<time datetime="${s.lastUsedAt}">${formatDateTime(lang, s.lastUsedAt)}</time>`);
-        expect(item.includes(t('sessions.current')), `item ${i} marked current`).to.equal(s.current);
+        expect(item.includes(`<p class="badge">${t('sessions.current')}</p>`), `item ${i} marked current`).to.equal(i === 0);
+        expect(s.current, `item ${i} is this device`).to.equal(i === 0);
         expect(item.includes(`name="sid" value="${s.sid}"`), `item ${i} has a form`).to.equal(!s.current);
+        if (!s.current) expect(item).to.include(`>${t('sessions.revokeDevice', { device })}</button>`);
       });
-      expect(items[0]).to.match(/<form method="post" action="\/user\/sessions\/revoke">\s*<input type="hidden" name="_csrf" value="[^"]+">/);
+      expect(res.text).not.to.include(t('sessions.revokeDevice', { device: devices[shownOrder[0]] }));
+      expect(items[1]).to.match(/<form method="post" action="\/user\/sessions\/revoke">\s*<input type="hidden" name="_csrf" value="[^"]+">/);
       expect(res.text).to.match(/<form method="post" action="\/user\/sessions\/revoke-others">\s*<input type="hidden" name="_csrf" value="[^"]+">/);
-      expect(res.text).to.include(t('sessions.revoke')).and.include(t('sessions.revokeOthers'));
+      expect(res.text)
+        .to.include(t('sessions.revokeOthers'))
+        .and.include(t('sessions.revokeOthersSubmit', { count: 2 }));
       expect(formatDateTime(lang, sessions[0].createdAt)).to.not.equal(formatDateTime(lang === 'ko' ? 'en' : 'ko', sessions[0].createdAt));
       // Ended sessions are not listed.
       await revoke(firefox, sidOf(chrome));

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import dotenv from 'dotenv';
 import { connectAdmin } from '../scripts/lib/adminDb.js';
+import { loadConfig } from '../src/config/index.js';
 import type { MysqlTarget } from '../scripts/lib/mysqlUrl.js';
 import { canLogIn, dropProvisioned, NEW_ACCOUNT_MARK, provisionCheckout, provisionDatabase } from '../scripts/lib/provision.js';
 import { runId } from './helpers/stores.js';
@@ -97,6 +99,10 @@ describe('npm run setup', function () {
         const env = readFileSync(path.join(dir, '.env'), 'utf8');
         expect(env).to.include(`DATABASE_URL=mysql://${own.user}:${ours.password}@${host}:${port}/${own.database}`);
         expect(env).not.to.include(NEW_ACCOUNT_MARK);
+        // Its Redis keys are its own too: the other checkout keeps the default prefix.
+        expect(env).to.include(`REDIS_KEY_PREFIX=lp:${suffix}:`);
+        const prefixOf = (text: string) => loadConfig({ ...dotenv.parse(text), NODE_ENV: 'development' }).redisKeyPrefix;
+        expect([prefixOf(env), prefixOf(`DATABASE_URL=mysql://${theirs.user}:x@${host}/${theirs.database}\n`)]).to.deep.equal([`lp:${suffix}:`, 'lp:']);
         const second = await runProvision();
         expect(second.stdout).not.to.include('setup:');
         expect(readFileSync(path.join(dir, '.env'), 'utf8')).to.equal(env);

@@ -52,6 +52,22 @@ describe('login throttling', () => {
     expect((await attempt(id, 'wrong password here', `2001:db8:ffff:${randomInt(65536).toString(16)}::1`)).status).to.equal(401);
   });
 
+  it('the answer to the 4th failure says that one more locks the ID for the window, in the same words for an unknown id', async () => {
+    const known = uniqueId();
+    await register(app, { id: known });
+    for (const id of [known, uniqueId()]) {
+      const ip = someIp();
+      const answers = [];
+      for (let i = 0; i < 5; i++) answers.push(await attempt(id, 'wrong password here', ip).set('Accept', 'application/json'));
+      expect(answers.map((res) => [res.status, res.body.msg])).to.deep.equal([
+        ...Array(3).fill([401, ko('login.failed')]),
+        [401, ko('login.failedLastTry', { minutes: 15 })],
+        [401, ko('login.failed')],
+      ]);
+      expect((await attempt(id, PASSWORD, ip)).status).to.equal(429);
+    }
+  });
+
   it('counts unknown ids exactly like known ones', async () => {
     const ip = someIp();
     const ghost = uniqueId();

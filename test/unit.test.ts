@@ -73,6 +73,19 @@ describe('configuration', () => {
     }
   });
 
+  it('REDIS_KEY_PREFIX: lp: by default, a short name of key characters', () => {
+    expect(loadConfig({}).redisKeyPrefix).to.equal('lp:');
+    expect(loadConfig({ REDIS_KEY_PREFIX: 'lp:c0ffee00:' }).redisKeyPrefix).to.equal('lp:c0ffee00:');
+    for (const bad of ['a b', 'x'.repeat(65), '{tag}'])
+      expect(() => loadConfig({ REDIS_KEY_PREFIX: bad }), bad).to.throw(ConfigError, /REDIS_KEY_PREFIX must be/);
+  });
+
+  it('STEP_UP_TTL: 10 minutes by default, any duration above 0', () => {
+    expect(loadConfig({}).stepUpMs).to.equal(600_000);
+    expect(loadConfig({ STEP_UP_TTL: '1500ms' }).stepUpMs).to.equal(1500);
+    expect(() => loadConfig({ STEP_UP_TTL: '0s' })).to.throw(ConfigError, /STEP_UP_TTL must be longer than 0/);
+  });
+
   it('HASH_CONCURRENCY: 1 by default, a whole number from 1 to 64', () => {
     expect(loadConfig({}).hashConcurrency).to.equal(1);
     expect(loadConfig({ HASH_CONCURRENCY: '64' }).hashConcurrency).to.equal(64);

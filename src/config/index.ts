@@ -92,7 +92,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url('DATABASE_URL', DEFAULT_DATABASE_URL, ['mysql:']),
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379/0', ['redis:', 'rediss:']),
     redisClusterNodes: parseClusterNodes(env.REDIS_CLUSTER_NODES, problems),
-    redisKeyPrefix: 'lp:',
+    redisKeyPrefix: keyPrefix(env.REDIS_KEY_PREFIX, problems),
     secrets: { access: secrets[0], refresh: secrets[1], cookie: secrets[2], totp: secrets[3] },
     accessTtlMs: duration('ACCESS_TOKEN_TTL', '10m'),
     refreshTtlMs: duration('REFRESH_TOKEN_TTL', '14d'),
@@ -154,6 +154,13 @@ function parseMail(env: Env, problems: string[]): Config['mail'] {
   const [, domain] = /^[^@\s]+@([^@\s]+)$/.exec(address?.[1] ?? address?.[2] ?? '') ?? [];
   if (!domain) problems.push('MAIL_FROM must be an address such as no-reply@example.com or "login-page <no-reply@example.com>"');
   return { smtpUrl, from, fromDomain: domain ?? 'localhost' };
+}
+
+function keyPrefix(raw: string | undefined, problems: string[]): string {
+  if (!raw) return 'lp:';
+  if (/^[\w:.-]{1,64}$/.test(raw)) return raw;
+  problems.push('REDIS_KEY_PREFIX must be 1 to 64 letters, digits or _ : . -');
+  return 'lp:';
 }
 
 function parseClusterNodes(raw: string | undefined, problems: string[]): string[] | undefined {

@@ -4,7 +4,6 @@ import { field } from '../middleware/validate.js';
 import { authEvent } from '../middleware/requestLog.js';
 import type { PasskeyService, RelyingParty } from '../services/passkeys.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
-import { formatDateTime } from '../utils/dateTime.js';
 import { clientOf, succeed } from '../utils/http.js';
 import { HttpError } from '../utils/httpError.js';
 import type { MessageKey } from '../utils/i18n.js';
@@ -32,8 +31,7 @@ export function createPasskeysController({
 }) {
   return {
     async renderPasskeysPage(_req: Request, res: Response) {
-      const { user, lang } = res.locals;
-      res.render('passkeys', { passkeys: await passkeys.list(user!.id), formatTime: (date: Date) => formatDateTime(lang, date.toISOString()) });
+      res.render('passkeys', { passkeys: await passkeys.list(res.locals.user!.id) });
     },
 
     async registrationOptions(req: Request, res: Response) {

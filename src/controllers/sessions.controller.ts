@@ -4,9 +4,8 @@ import { authEvent } from '../middleware/requestLog.js';
 import { field } from '../middleware/validate.js';
 import type { RefreshSessions, SessionInfo } from '../models/refreshSessions.js';
 import type { AuthCookies } from '../utils/authCookies.js';
-import { formatDateTime } from '../utils/dateTime.js';
 import { deviceInWords } from '../utils/device.js';
-import { succeed, wantsJson } from '../utils/http.js';
+import { shownIp, succeed, wantsJson } from '../utils/http.js';
 import { HttpError } from '../utils/httpError.js';
 import type { Translate } from '../utils/i18n.js';
 
@@ -14,7 +13,7 @@ import type { Translate } from '../utils/i18n.js';
 const shown = (session: SessionInfo, currentSid: string, t: Translate) => ({
   sid: session.sid,
   device: deviceInWords(session.userAgent, t),
-  ip: session.ip,
+  ip: shownIp(session.ip),
   createdAt: new Date(session.createdAt).toISOString(),
   lastUsedAt: new Date(session.lastUsedAt).toISOString(),
   current: session.sid === currentSid,
@@ -23,10 +22,11 @@ const shown = (session: SessionInfo, currentSid: string, t: Translate) => ({
 export function createSessionsController({ sessions, cookies, notices }: { sessions: RefreshSessions; cookies: AuthCookies; notices: Notices }) {
   return {
     async renderSessionsPage(req: Request, res: Response) {
-      const { user, t, lang } = res.locals;
+      const { user, t } = res.locals;
       const list = (await sessions.list(user!.id)).map((session) => shown(session, user!.sid, t));
       if (wantsJson(req)) res.json({ sessions: list });
-      else res.render('sessions', { sessions: list, formatTime: (iso: string) => formatDateTime(lang, iso) });
+      // The page shows this device first, then the others, most recently used first.
+      else res.render('sessions', { current: list.find((session) => session.current), others: list.filter((session) => !session.current) });
     },
 
     async revoke(req: Request, res: Response) {

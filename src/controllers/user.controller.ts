@@ -1,4 +1,5 @@
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { SecuritySummaries } from '../services/securitySummaries.js';
 import type { UserModel } from '../models/user.js';
 import type { AuthService } from '../services/auth.service.js';
 import type { EmailService, MailContext } from '../services/email.service.js';
@@ -19,6 +20,7 @@ export function createUserController({
   passwords,
   emails,
   mailContext,
+  summaries,
 }: {
   users: UserModel;
   auth: AuthService;
@@ -28,6 +30,7 @@ export function createUserController({
   /** Registration with an address: the account and the address's link in one transaction. */
   emails: Pick<EmailService, 'createAccount'>;
   mailContext: (req: Request, res: Response) => MailContext;
+  summaries: SecuritySummaries;
 }) {
   return {
     /** A failed registration shows the form again with the id, name and email kept, never the passwords. */
@@ -47,6 +50,13 @@ export function createUserController({
     /** After "registered, please log in" the new id is filled in. */
     renderLoginPage(req: Request, res: Response) {
       res.render('login', { values: { id: res.locals.noticeParams?.id ?? '', next: safeNextPath(req.query.next) ?? '' }, errors: {} });
+    },
+
+    /** The info page's security summary, from memory in the same tick when it is current (the hot path). */
+    securitySummary(_req: Request, res: Response, next: NextFunction) {
+      const summary = summaries.of(res.locals.user!.id);
+      if (!(summary instanceof Promise)) return void ((res.locals.security = summary), next());
+      summary.then((read) => ((res.locals.security = read), next()), next);
     },
 
     renderInfoPage(_req: Request, res: Response) {

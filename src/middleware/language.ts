@@ -42,11 +42,15 @@ export const postsBelongTo =
     next();
   };
 
-/** The page this response renders links to `page` (a path of this site, its query kept) in the other language. */
+/**
+ * The page this response renders answers a post for `page` (a GET page of this site, its query kept): it links to
+ * it in the other language, and names it (site.js puts it in the history, so Back and reload fetch it).
+ */
 export function linkOtherLanguageTo(res: Response, page: string): void {
   const [path, query = ''] = page.split('?', 2);
   const { lang, href } = switchKeepingQuery(query, OTHER[res.locals.lang]);
   res.locals.langSwitch = { lang, href: path + href };
+  res.locals.postAnswersFor = page;
 }
 
 /**
@@ -78,6 +82,8 @@ export function createLanguage(isProduction: boolean): RequestHandler {
     if (isLang(asked)) res.cookie(COOKIE, asked, cookieOptions);
     const cookie: unknown = req.cookies?.[COOKIE];
     speak(res, isLang(asked) ? asked : isLang(cookie) ? cookie : fromHeader(req), query);
+    // A post's answer belongs to the page of the same path (the areas name another with postsBelongTo).
+    if (req.method === 'POST') linkOtherLanguageTo(res, req.path);
     next();
   };
 }

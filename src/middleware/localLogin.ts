@@ -21,7 +21,8 @@ export function createLocalLogin(authenticator: passport.Authenticator, idTag: I
         );
       if (!account) {
         authEvent(req, 'login.failed', { idTag: idTag(field(req, 'id')) });
-        return next(new HttpError(401, 'login.failed'));
+        const lastTry = res.locals.lockAfterNextFailure;
+        return next(new HttpError(401, lastTry ? 'login.failedLastTry' : 'login.failed', { params: lastTry }));
       }
       res.locals.account = account;
       // A success is released in the same round trip as the session's start, which awaits it (login controller).

@@ -21,6 +21,8 @@ function createThrottlePassword(limits: RateLimits, idTag: IdTag, accountOf: Acc
     if (reservation.window !== undefined) {
       const { window } = reservation;
       res.locals.settleAttempt = (outcome) => limits.releaseLogin(id, network, window, outcome);
+      // Should this one fail, the next failure locks the pair: the page says so (the same for any id).
+      if (reservation.failuresLeft === 1) res.locals.lockAfterNextFailure = { minutes: Math.ceil(limits.loginLockMs / 60_000) };
       return next();
     }
     authEvent(req, 'login.throttled', { idTag: idTag(id), waitMs: reservation.waitMs });

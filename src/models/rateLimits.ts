@@ -14,7 +14,7 @@ const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 // KEYS[1] failures of one (id, network): a counter, each attempt renews its window. KEYS[2] failures of the
 // network: a hash of the count `n` and the window `w` it belongs to. Both carry the network's hash tag.
 // ARGV: pair limit, pair window ms, network limit, network window ms, a new window's id.
-// Returns {0, window} (go ahead) or {wait ms}.
+// Returns {0, window, the pair's failures with this one} (go ahead) or {wait ms}.
 const RESERVE_LOGIN = luaScript(`
 if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return {math.max(1, redis.call('PTTL', KEYS[1]))} end
 if tonumber(redis.call('HGET', KEYS[2], 'n') or '0') >= tonumber(ARGV[3]) then return {math.max(1, redis.call('PTTL', KEYS[2]))} end
@@ -24,7 +24,7 @@ if redis.call('HINCRBY', KEYS[2], 'n', 1) == 1 then
   redis.call('HSET', KEYS[2], 'w', ARGV[5])
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
 end
-return {0, redis.call('HGET', KEYS[2], 'w')}
+return {0, redis.call('HGET', KEYS[2], 'w'), redis.call('GET', KEYS[1])}
 `);
 
 // A reserved attempt that was no failure: a success (ARGV[1] = 'reset') clears the pair, an outage gives its
@@ -39,7 +39,7 @@ return 1
 `);
 
 /** A reserved login attempt: `window` names the network counter's window it was counted in. */
-export type LoginReservation = { waitMs: 0; window: string } | { waitMs: number; window?: undefined };
+export type LoginReservation = { waitMs: 0; window: string; failuresLeft: number } | { waitMs: number; window?: undefined };
 
 /** How a reserved attempt ended when it was no failure: a right password, or an outage before the check. */
 export type AttemptOutcome = 'succeeded' | 'unchecked';
@@ -83,11 +83,17 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
   };
 
   return {
-    /** Counts a login attempt as failed before its password is checked; the wait is non-zero when a limit is spent. */
+    /** The lock a spent (id, network) pair gets: its failure window. */
+    loginLockMs: options.loginFailureWindowMs,
+
+    /**
+     * Counts a login attempt as failed before its password is checked; the wait is non-zero when a limit is spent,
+     * else `failuresLeft` says how many more may fail (after this one) before the pair is locked.
+     */
     async reserveLogin(id: string, network: string): Promise<LoginReservation> {
       const args = [options.loginMaxFailures, options.loginFailureWindowMs, options.loginIpMaxFailures, DAY_MS, Date.now()].map(String);
-      const [wait, window] = (await RESERVE_LOGIN(redis, loginKeys(id, network), args)) as [number, string?];
-      return wait === 0 ? { waitMs: 0, window: window ?? '' } : { waitMs: wait };
+      const [wait, window, failures] = (await RESERVE_LOGIN(redis, loginKeys(id, network), args)) as [number, string?, string?];
+      return wait === 0 ? { waitMs: 0, window: window ?? '', failuresLeft: options.loginMaxFailures - Number(failures) } : { waitMs: wait };
     },
 
     /** The reserved attempt did not fail: `succeeded` resets the pair's count, `unchecked` (an outage) gives the point back. */

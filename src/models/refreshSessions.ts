@@ -5,16 +5,17 @@ import { luaScript } from './luaScript.js';
 import { redisCall, StoreUnavailableError } from './storeErrors.js';
 
 // Every key of a user carries the hash tag {userId}: the scripts below touch one cluster slot only. A script
-// that ends sessions PUBLISHes their sids in the same step (the channel of models/endedSessionLog.ts).
+// that ends sessions PUBLISHes their sids in the same step (the channel of models/endedSessionLog.ts), and every
+// script that adds or ends one the user's id (models/accountChanges.ts: what instances keep of the account goes).
 
-// KEYS[1] session hash, KEYS[2] the user's index (sid -> last use), KEYS[3..] the hashes of the sids ARGV[12..]:
+// KEYS[1] session hash, KEYS[2] the user's index (sid -> last use), KEYS[3..] the hashes of the sids ARGV[13..]:
 // the session this login replaces (ARGV[11], ended first so that it never pushes another device over the cap), then
-// those the caller read from the index. ARGV[10] the channel. Under the cap no other session is touched; at the cap
+// those the caller read from the index. ARGV[10] the ended-session channel, ARGV[12] the account channel. Under the cap no other session is touched; at the cap
 // the least recently used live ones end, but only when every sid in the index is declared: otherwise nothing is
 // written and {'keys', sids} asks the caller to declare them. Returns {'created', the sids that ended}.
 const CREATE = luaScript(`
 local declared = {}
-for i = 3, #KEYS do declared[ARGV[i + 9]] = KEYS[i] end
+for i = 3, #KEYS do declared[ARGV[i + 10]] = KEYS[i] end
 local cap = tonumber(ARGV[9])
 local others = {}
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
@@ -40,6 +41,7 @@ end
 local ttl = tonumber(ARGV[6]) - tonumber(ARGV[4])
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
 if #ended > 0 then redis.call('PUBLISH', ARGV[10], table.concat(ended, ',')) end
+redis.call('PUBLISH', ARGV[12], ARGV[2])
 return {'created', ended}
 `);
 
@@ -47,7 +49,8 @@ return {'created', ended}
 // changing the index in between, it gives up after this many reads.
 const CREATE_ATTEMPTS = 5;
 
-// ARGV: presented jti hash, its successor's hash, now, idle ms, grace ms, sid, channel. The successor is derived from the
+// ARGV: presented jti hash, its successor's hash, now, idle ms, grace ms, sid, the ended-session channel, the account
+// channel, the user's id. The successor is derived from the
 // presented jti (jwt.refreshSuccessor), so a retry within the grace window gets the same one again, never a second.
 const ROTATE = luaScript(`
 local s = redis.call('HMGET', KEYS[1], 'jti', 'prevJti', 'rotatedAt', 'absExp')
@@ -63,18 +66,23 @@ if s[2] == ARGV[1] and s[1] == ARGV[2] and now - tonumber(s[3]) <= tonumber(ARGV
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[6])
 redis.call('PUBLISH', ARGV[7], ARGV[6])
+redis.call('PUBLISH', ARGV[8], ARGV[9])
 return {'reused'}
 `);
 
-// KEYS[1] the user's index, KEYS[2..] session hashes; ARGV[1] channel, ARGV[2..] their sids. Only sessions that
-// still existed are announced (a made-up sid must never end someone else's access token). Returns those sids.
+// KEYS[1] the user's index, KEYS[2..] session hashes; ARGV[1] the ended-session channel, ARGV[2] the account channel,
+// ARGV[3] the user's id, ARGV[4..] the sids. Only sessions that still existed are announced (a made-up sid must never
+// end someone else's access token). Returns those sids.
 const END = luaScript(`
 local ended = {}
 for i = 2, #KEYS do
-  if redis.call('DEL', KEYS[i]) == 1 then table.insert(ended, ARGV[i]) end
-  redis.call('ZREM', KEYS[1], ARGV[i])
+  if redis.call('DEL', KEYS[i]) == 1 then table.insert(ended, ARGV[i + 2]) end
+  redis.call('ZREM', KEYS[1], ARGV[i + 2])
 end
-if #ended > 0 then redis.call('PUBLISH', ARGV[1], table.concat(ended, ',')) end
+if #ended > 0 then
+  redis.call('PUBLISH', ARGV[1], table.concat(ended, ','))
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
+end
 return ended
 `);
 
@@ -111,6 +119,8 @@ export interface RefreshSessionOptions {
   reuseGraceMs: number;
   maxPerUser: number;
   endedLog: EndedSessionLog;
+  /** Where the scripts announce the user whose sessions changed (models/accountChanges.ts). */
+  accountChannel: string;
 }
 
 /** A live session as the sessions page shows it. */
@@ -137,7 +147,8 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
   /** Ends these sessions of the user, announces them, and returns the sids that were live. */
   async function end(userId: string, sids: string[]): Promise<string[]> {
     if (sids.length === 0) return [];
-    const ended = (await END(redis, [indexKey(userId), ...sids.map((sid) => sessionPrefix(userId) + sid)], [endedLog.channel, ...sids])) as string[];
+    const sessionKeys = sids.map((sid) => sessionPrefix(userId) + sid);
+    const ended = (await END(redis, [indexKey(userId), ...sessionKeys], [endedLog.channel, options.accountChannel, userId, ...sids])) as string[];
     await endedLog.record(ended);
     return ended;
   }
@@ -147,7 +158,7 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
     async create(s: { userId: string; sid: string; jti: string; expiresAtMs: number; userAgent: string; ip: string; replaces?: string | undefined }) {
       const now = Date.now();
       const args = [s.sid, s.userId, hashJti(s.jti), String(now), String(options.idleMs), String(s.expiresAtMs), s.userAgent.slice(0, 256), s.ip];
-      args.push(String(options.maxPerUser), endedLog.channel, s.replaces ?? '');
+      args.push(String(options.maxPerUser), endedLog.channel, s.replaces ?? '', options.accountChannel);
       let known: string[] = []; // under the cap the first attempt needs no other session's key: one round trip
       for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
         const declared = [...(s.replaces ? [s.replaces] : []), ...known];
@@ -164,6 +175,7 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
     async rotate(userId: string, sid: string, presentedJti: string, successorJti: string): Promise<RotateOutcome> {
       const now = String(Date.now());
       const args = [hashJti(presentedJti), hashJti(successorJti), now, String(options.idleMs), String(options.reuseGraceMs), sid, endedLog.channel];
+      args.push(options.accountChannel, userId);
       const [kind, expiresAt] = (await ROTATE(redis, keys(userId, sid), args)) as [string, string?];
       if (kind === 'rotated' || kind === 'grace') return { kind, expiresAtMs: Number(expiresAt) };
       if (kind === 'missing') return { kind };
@@ -222,6 +234,11 @@ export function createRefreshSessions(redis: Redis, options: RefreshSessionOptio
     /** Gives up what the session keeps. */
     async forget(userId: string, sid: string, keepsake: SessionKeepsake): Promise<void> {
       await redisCall(() => redis.hDel(sessionPrefix(userId) + sid, keepsake));
+    },
+
+    /** Whether the session is live (one EXISTS): asked per request only while the ended-session listener is degraded. */
+    async exists(userId: string, sid: string): Promise<boolean> {
+      return (await redisCall(() => redis.exists(sessionPrefix(userId) + sid))) === 1;
     },
 
     /** How many live sessions each user has (the index may still name sessions that expired). */

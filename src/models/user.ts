@@ -114,6 +114,14 @@ export function createUserModel(db: Db) {
       return rows.length === 1 && row.locked_at === null && row.password_hash === account.passwordHash && (row.totp_on === 1) === account.hasTotp;
     },
 
+    /** What the account's security summary shows of MySQL: whether TOTP is on, how many passkeys it has. */
+    async securityFacts(id: string): Promise<{ totp: boolean; passkeys: number } | undefined> {
+      const sql = `SELECT totp_secret IS NOT NULL AS totp_on, (SELECT COUNT(*) FROM passkeys p WHERE p.user_pk = users.pk) AS passkeys
+        FROM users WHERE id = ?`;
+      const [[row]] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [id]));
+      return row && { totp: row.totp_on === 1, passkeys: Number(row.passkeys) };
+    },
+
     /** Makes the account an administrator or not; false for an unknown id. */
     async setAdmin(id: string, isAdmin: boolean): Promise<boolean> {
       return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement('UPDATE users SET is_admin = ? WHERE id = ?'), [isAdmin, id])));

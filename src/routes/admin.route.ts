@@ -10,7 +10,18 @@ import type { AreaParts } from './areaParts.js';
 export function adminArea(
   deps: Pick<
     AreaParts,
-    'users' | 'sessions' | 'secondFactor' | 'recovery' | 'notices' | 'confirmationSteps' | 'csrf' | 'jwtAuth' | 'readNotice' | 'formToken' | 'acceptForm'
+    | 'users'
+    | 'sessions'
+    | 'secondFactor'
+    | 'recovery'
+    | 'accountChanges'
+    | 'notices'
+    | 'confirmationSteps'
+    | 'csrf'
+    | 'jwtAuth'
+    | 'readNotice'
+    | 'formToken'
+    | 'acceptForm'
   >,
 ): Router {
   const service = createAdminService(deps);

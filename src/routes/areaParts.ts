@@ -5,6 +5,7 @@ import type { ConfirmationSteps } from '../middleware/confirmed.js';
 import type { createCsrf } from '../middleware/csrf.js';
 import type { Notices } from '../middleware/notice.js';
 import type { IdTag } from '../middleware/requestLog.js';
+import type { AccountChanges } from '../models/accountChanges.js';
 import type { PasskeyModel } from '../models/passkeys.js';
 import type { RateLimits } from '../models/rateLimits.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
@@ -35,6 +36,8 @@ export interface AreaParts {
   wrongCodes: WrongCodes;
   codes: SecondFactorCodes;
   sessions: RefreshSessions;
+  /** Announces an account whose security summary changed (factors changed in MySQL). */
+  accountChanges: AccountChanges;
   auth: AuthService;
   /** Confirming it's you: the proof, and the session's confirmed state. */
   confirmation: Confirmation;

@@ -8,7 +8,8 @@ const answers = (check: () => Promise<unknown>) =>
     () => false,
   );
 
-export function healthRoutes({ db, redis }: { db: Db; redis: Redis }): Router {
+/** `listener`: the ended-session listener (services/endedSessions.ts); degraded, it does not change the status. */
+export function healthRoutes({ db, redis, listener }: { db: Db; redis: Redis; listener: { readonly live: boolean } }): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -19,7 +20,7 @@ export function healthRoutes({ db, redis }: { db: Db; redis: Redis }): Router {
     res
       .status(missing.length ? 503 : 200)
       .set('Cache-Control', 'no-store')
-      .json({ mysql, redis: redisAnswers, missing });
+      .json({ mysql, redis: redisAnswers, missing, listener: listener.live ? 'live' : 'degraded' });
   });
   return router;
 }

@@ -22,6 +22,7 @@ export function passkeysArea(
     | 'passkeyModel'
     | 'users'
     | 'auth'
+    | 'accountChanges'
     | 'confirmation'
     | 'confirmationSteps'
     | 'limits'
@@ -36,7 +37,8 @@ export function passkeysArea(
   const { jwtAuth, acceptForm, limits, idTag } = deps;
   const { provideToken: formToken, ownOrigins } = deps.csrf;
   const challenges = createChallenges(deps.config.secrets.cookie, CHALLENGE_TTL_MS);
-  const service = createPasskeyService({ passkeys: deps.passkeyModel, users: deps.users, auth: deps.auth, confirmation: deps.confirmation, challenges });
+  const { users, auth, confirmation, accountChanges } = deps;
+  const service = createPasskeyService({ passkeys: deps.passkeyModel, users, auth, confirmation, challenges, accountChanges });
   const relyingParty = (req: Request) => {
     try {
       const origins = ownOrigins(req);

@@ -32,6 +32,7 @@ export function twoFactorArea(
     | 'confirmation'
     | 'confirmationSteps'
     | 'sessions'
+    | 'accountChanges'
     | 'auth'
     | 'limits'
     | 'idTag'

@@ -39,7 +39,7 @@ export function userRoutes({
   router.use(noStore);
   // The logout form is on the info page (GET /user/logout would log out again).
   router.use('/logout', postsBelongTo('/user/info'));
-  router.get('/info', jwtAuth, readNotice, ifLoggedIn(logoutToken), user.renderInfoPage);
+  router.get('/info', jwtAuth, readNotice, ifLoggedIn(logoutToken), ifLoggedIn(user.securitySummary), user.renderInfoPage);
   router.get('/register', jwtAuth, redirectLoggedIn, formToken, user.renderRegisterPage);
   router.post('/register', acceptForm, formToken, validateRegister, throttleRegister, user.register, user.registerFormAgain);
   router.get('/login', jwtAuth, redirectLoggedIn, readNotice, formToken, user.renderLoginPage);

@@ -1,3 +1,4 @@
+import type { AccountChanges } from '../models/accountChanges.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import type { SecondFactorModel } from '../models/secondFactor.js';
 import type { AccountDetails, AccountSummary, UserModel } from '../models/user.js';
@@ -22,11 +23,14 @@ export function createAdminService({
   sessions,
   secondFactor,
   recovery,
+  accountChanges,
 }: {
   users: UserModel;
   sessions: RefreshSessions;
   secondFactor: SecondFactorModel;
   recovery: Recovery;
+  /** The factors change in MySQL: every instance's security summary of the account is told. */
+  accountChanges: AccountChanges;
 }) {
   const known = async (id: string) => {
     const account = await users.findById(id);
@@ -93,6 +97,7 @@ export function createAdminService({
       const account = await another(adminId, id);
       await sessions.revokeAll(account.id);
       await secondFactor.removeAll(account.id);
+      await accountChanges.announce(account.id);
       await sessions.revokeAll(account.id);
     },
 

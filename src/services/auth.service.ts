@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AccessClaims, JwtUtil } from '../utils/jwt.js';
 import type { TokenPair } from '../utils/authCookies.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
+import { StoreUnavailableError } from '../models/storeErrors.js';
 import { HttpError } from '../utils/httpError.js';
 import type { EndedSessions } from './endedSessions.js';
 
@@ -83,6 +84,22 @@ export function createAuthService({
     return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs, rotation: outcome.kind } };
   }
 
+  /**
+   * Case 2 while the ended-session listener is degraded: the session is asked of Redis (one EXISTS). One found gone
+   * is case 4 and remembered; while Redis cannot say, the token keeps working (an outage is never a logout).
+   */
+  async function stillLive(claims: AccessClaims): Promise<Resumed> {
+    try {
+      if (!(await sessions.exists(claims.sub, claims.sid))) {
+        endedSessions.remember(claims.sid);
+        return ENDED;
+      }
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+    }
+    return { kind: 'user', user: userOf(claims) };
+  }
+
   return {
     endSession,
 
@@ -114,11 +131,18 @@ export function createAuthService({
       return { user: authUser, tokens: { access: accessTokenOf(authUser), refresh: jwt.refreshSign({ sub: user.id, sid, jti }, expiresAtMs) }, expiresAtMs };
     },
 
-    /** The four cases of jwt_auth. Only case 3 touches Redis, once; an ended session is known from memory. */
+    /**
+     * The four cases of jwt_auth. Only case 3 touches Redis, once; an ended session is known from memory, unless the
+     * listener that fills it is degraded and Redis answers (then case 2 asks Redis too).
+     */
     resume(carried: CarriedTokens): Resumed | Promise<Resumed> {
       if (!carried.access) return ANONYMOUS;
       const access = jwt.accessVerify(carried.access);
-      if (access.status === 'valid') return endedSessions.has(access.claims.sid) ? ENDED : { kind: 'user', user: userOf(access.claims) };
+      if (access.status === 'valid') {
+        if (endedSessions.has(access.claims.sid)) return ENDED;
+        if (endedSessions.live || !endedSessions.redisAnswers) return { kind: 'user', user: userOf(access.claims) };
+        return stillLive(access.claims);
+      }
       if (access.status === 'invalid') return ENDED;
       return refresh(access.claims, carried.refresh);
     },

@@ -1,14 +1,13 @@
 import type { Logger } from 'pino';
 import type { Redis, Subscriber } from '../config/clients.js';
 import { createEndedSessionLog } from '../models/endedSessionLog.js';
+import { createListenerHeartbeat } from '../models/listenerHeartbeat.js';
+import { watchSubscription, type SubscriptionWatch } from './subscriptionWatch.js';
 
 export type EndedSessions = ReturnType<typeof createEndedSessions>;
 
 // Clocks of the processes differ a little; an ended sid is kept this much longer than its last access token.
 const CLOCK_MARGIN_MS = 2000;
-// A process that reconnects reads the log when ready and once more after this: an announcement that raced the
-// resubscription reaches the log by then.
-const SECOND_CATCH_UP_MS = 1000;
 const CATCH_UP_RETRY_MS = 200;
 
 /**
@@ -54,6 +53,8 @@ export function createEndedSessions({ redis, keyPrefix, accessTtlMs, logger }: {
     return reading;
   };
 
+  let watch: SubscriptionWatch | undefined;
+
   return {
     /** Where the scripts that end sessions announce them. */
     log,
@@ -63,22 +64,45 @@ export function createEndedSessions({ redis, keyPrefix, accessTtlMs, logger }: {
       return until !== undefined && until > Date.now();
     },
 
+    /** A session found ended by asking Redis (while the listener was degraded). */
+    remember(sid: string): void {
+      add(sid);
+    },
+
     get size(): number {
       return keepUntil.size;
     },
 
+    /** `has` knows every session that ended: the subscription proves itself and the log was read since it was made. */
+    get live(): boolean {
+      return watch?.live ?? false;
+    },
+
+    /** Which stretch of being live this is, undefined while degraded: a cache of news heard here holds within one. */
+    get livePeriod(): number | undefined {
+      return watch?.livePeriod;
+    },
+
+    /** Redis took the listener's last heartbeats: asking it about a session can work. */
+    get redisAnswers(): boolean {
+      return watch?.redisAnswers ?? false;
+    },
+
     /**
-     * Subscribes on a connection of its own (its offline queue holds the SUBSCRIBE until it connects); after
-     * every (re)connect the log fills in what was announced meanwhile.
+     * Subscribes on a connection of its own (its offline queue holds the SUBSCRIBE until it connects) and proves
+     * it alive with heartbeats (services/subscriptionWatch.ts), which also fill the map from the log after every
+     * (re)connect. `news`: other channels to hear on the same proven connection. Stops when the subscriber is closed.
      */
-    async listen(subscriber: Subscriber): Promise<void> {
-      subscriber.on('ready', () => {
-        void catchUp();
-        setTimeout(() => void catchUp(), SECOND_CATCH_UP_MS).unref();
-      });
+    listen(subscriber: Subscriber, news: { channel: string; hear: (message: string) => void }[] = []): void {
+      const heartbeat = createListenerHeartbeat(redis, keyPrefix);
+      const listening = (watch = watchSubscription({ subscriber, heartbeat, catchUp, logger }));
       setInterval(prune, Math.min(keepMs, 60_000)).unref();
-      await subscriber.subscribe(log.channel, (message) => message.split(',').forEach((sid) => add(sid)));
-      await catchUp();
+      // In this order on one connection: a beat heard proves the channels before it subscribed too.
+      Promise.all([
+        subscriber.subscribe(log.channel, (message) => message.split(',').forEach((sid) => add(sid))),
+        ...news.map(({ channel, hear }) => subscriber.subscribe(channel, hear)),
+        subscriber.subscribe(heartbeat.channel, (message) => listening.hear(Number(message))),
+      ]).then(listening.beat, (err: Error) => logger.warn({ err: { message: err.message } }, 'could not subscribe to ended sessions'));
     },
   };
 }

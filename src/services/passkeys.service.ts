@@ -10,6 +10,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import type { AccountChanges } from '../models/accountChanges.js';
 import type { PasskeyModel, PasskeySummary } from '../models/passkeys.js';
 import type { SettleAttempt } from '../models/rateLimits.js';
 import type { UserModel } from '../models/user.js';
@@ -77,13 +78,18 @@ export function createPasskeyService({
   auth,
   confirmation,
   challenges,
+  accountChanges,
 }: {
   passkeys: PasskeyModel;
   users: UserModel;
   auth: AuthService;
   confirmation: Confirmation;
   challenges: Challenges;
+  accountChanges: AccountChanges;
 }) {
+  /** A passkey added or removed changes the account's summary. */
+  const announced = async (userId: string, changed: boolean) => (changed && (await accountChanges.announce(userId)), changed);
+
   /**
    * The verified passkey's account id, after its challenge (issued by this site, unexpired) was spent and its
    * counter went up; throws `refusal` otherwise.
@@ -115,7 +121,7 @@ export function createPasskeyService({
   return {
     list: (userId: string): Promise<PasskeySummary[]> => passkeys.listByUser(userId),
 
-    remove: (userId: string, credentialId: string): Promise<boolean> => passkeys.remove(userId, credentialId),
+    remove: async (userId: string, credentialId: string): Promise<boolean> => announced(userId, await passkeys.remove(userId, credentialId)),
 
     rename: (userId: string, credentialId: string, name: string): Promise<boolean> => passkeys.rename(userId, credentialId, name),
 
@@ -151,7 +157,7 @@ export function createPasskeyService({
       if (!verification?.verified) return false;
       const { credential } = verification.registrationInfo;
       const transports = (Array.isArray(response.response.transports) ? response.response.transports : []).filter((t) => TRANSPORT.test(String(t)));
-      return passkeys.add(user.id, {
+      const added = await passkeys.add(user.id, {
         credentialId: credential.id,
         userHandle: pending.userHandle,
         publicKey: credential.publicKey,
@@ -159,6 +165,7 @@ export function createPasskeyService({
         transports: transports.slice(0, 8),
         name,
       });
+      return announced(user.id, added);
     },
 
     /** Options for a login with any passkey of this site (discoverable credentials, user verified); nothing is stored. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import QRCode from 'qrcode';
 import type { SettleAttempt } from '../models/rateLimits.js';
+import type { AccountChanges } from '../models/accountChanges.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import type { SecondFactorModel } from '../models/secondFactor.js';
 import type { User, UserModel } from '../models/user.js';
@@ -33,6 +34,7 @@ export function createTwoFactorService({
   confirmation,
   waitingLogins,
   sessions,
+  accountChanges,
   auth,
   keys,
 }: {
@@ -42,6 +44,7 @@ export function createTwoFactorService({
   confirmation: Confirmation;
   waitingLogins: WaitingLogins;
   sessions: RefreshSessions;
+  accountChanges: AccountChanges;
   auth: AuthService;
   keys: SecondFactorKeys;
 }) {
@@ -107,6 +110,7 @@ export function createTwoFactorService({
       if (!(await secondFactor.enable(user.id, offered.sealed, step, recovery.hashes))) return undefined;
       await sessions.forget(user.id, user.sid, 'totpOffered');
       await sessions.revokeAll(user.id, user.sid);
+      await accountChanges.announce(user.id);
       return recovery.shown;
     },
 
@@ -126,6 +130,7 @@ export function createTwoFactorService({
       const proof = await confirmation.prove({ userId: input.user.id, password: input.password, code: input.code, settle: input.settle });
       if (!('account' in proof)) return proof;
       await secondFactor.disable(proof.account.id);
+      await accountChanges.announce(proof.account.id);
       return { disabled: true };
     },
 

@@ -6,6 +6,7 @@ import type { WaitingLogin, WaitingLoginRef } from '../models/waitingLogins.js';
 import type { TwoFactorPage } from '../services/twoFactor.service.js';
 import type { ConfirmPage } from '../controllers/confirm.controller.js';
 import type { EmailPage } from '../controllers/email.controller.js';
+import type { SecuritySummary } from '../services/securitySummaries.js';
 import type { Registration } from '../utils/inputRules.js';
 import type { Lang, MessageKey, Params, Translate } from '../utils/i18n.js';
 import type { LanguageSwitch } from '../middleware/language.js';
@@ -28,18 +29,24 @@ declare global {
       lang: Lang;
       t: Translate;
       langSwitch: LanguageSwitch;
+      /** On the answer to a post: the GET page it belongs to (its language link and its place in the history). */
+      postAnswersFor?: string;
       csrfToken?: string;
       /** The account the local-login strategy accepted. */
       account?: Account;
       registration?: Registration;
       /** Settles the password attempt that the throttle reserved (throttle.ts): a failure unless told otherwise. */
       settleAttempt?: SettleAttempt;
+      /** Set when one more failed password would lock this (id, network) pair: for how long. */
+      lockAfterNextFailure?: { minutes: number };
       /** The release of a successful login's reservation, under way (localLogin.ts). */
       loginReleased?: Promise<void>;
       /** The login waiting for its second factor that this request tries a code for, its try counted. */
       waitingLogin?: { ref: WaitingLoginRef; login: WaitingLogin };
       /** What the /user/2fa page shows, also when its form is shown again with an error. */
       twoFactor?: TwoFactorPage;
+      /** The info page's security summary. */
+      security?: SecuritySummary;
       /** The account's proof asks for a code besides the password (it has TOTP). */
       asksCode?: boolean;
       /** What the confirm page offers this account, and for how many minutes a confirmation holds. */

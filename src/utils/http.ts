@@ -40,6 +40,13 @@ export function clientNetwork(req: Request): string {
   return `${new ipaddr.IPv6([...v6.parts.slice(0, 4), 0, 0, 0, 0]).toRFC5952String()}/64`;
 }
 
+/** An address as a person reads it: an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) as the IPv4 one. */
+export function shownIp(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.parse(ip);
+  return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() ? (address as ipaddr.IPv6).toIPv4Address().toString() : ip;
+}
+
 /** What a refresh session records about the device that logged in. */
 export const clientOf = (req: Request) => ({ userAgent: req.get('user-agent') ?? '', ip: clientIp(req) });
 

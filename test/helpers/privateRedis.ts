@@ -8,9 +8,7 @@ import { createRedis, type RedisClient } from '../../src/config/clients.js';
 import { createLogger } from '../../src/config/logger.js';
 
 /** A throw-away redis-server of this test's own, where commands can be counted without other runs' noise. */
-export async function startPrivateRedis(
-  extraArgs: string[] = [],
-): Promise<{ client: RedisClient; port: number; commandCalls: () => Promise<Record<string, number>>; stop: () => Promise<void> }> {
+export async function startPrivateRedis(extraArgs: string[] = []): Promise<{ client: RedisClient; port: number; stop: () => Promise<void> }> {
   const port = await freePort();
   // A folder of its own: whatever it writes (DEBUG RELOAD saves a dump) never reaches another server's start.
   const dir = mkdtempSync(path.join(tmpdir(), 'lpt-redis-'));
@@ -26,17 +24,11 @@ export async function startPrivateRedis(
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  /** Calls per command so far (scripts' inner commands included), less the INFO calls that read them. */
-  const commandCalls = async () => {
-    const stats = await client.info('commandstats');
-    const calls = [...stats.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)].filter(([, name]) => name !== 'info');
-    return Object.fromEntries(calls.map(([, name, count]) => [name, Number(count)]));
-  };
   const stop = async () => {
     await client.close().catch(() => undefined);
     server.kill();
     await once(server, 'exit');
     rmSync(dir, { recursive: true, force: true });
   };
-  return { client, port, commandCalls, stop };
+  return { client, port, stop };
 }

@@ -64,6 +64,7 @@ export async function startRedisCluster({ replicas = 0 } = {}): Promise<LocalClu
       mkdirSync(nodeDir);
       const args = ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes'];
       args.push('--cluster-config-file', 'nodes.conf', '--appendonly', 'yes', '--save', '', '--dir', nodeDir);
+      args.push('--enable-debug-command', 'local'); // DEBUG SLEEP: a node that stops answering
       if (replicas > 0) args.push('--cluster-node-timeout', '1000');
       servers.push({ port, args, server: startServer(args) });
     }

@@ -9,7 +9,8 @@ import type { Db, Redis, RedisClient, Subscriber } from '../../src/config/client
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { translators } from '../../src/config/locales.js';
 import { isLang } from '../../src/utils/i18n.js';
-import { redisKeyPrefix, testStores } from './stores.js';
+import { redisKeyPrefix, testStores, testSubscriber } from './stores.js';
+import { until } from './until.js';
 
 export const SECRETS = {
   ACCESS_TOKEN_SECRET: 'test-access-secret-0123456789abcdef',
@@ -24,8 +25,10 @@ const LOOSE_LIMITS = { REGISTER_MAX_PER_IP: '1000000', LOGIN_IP_MAX_FAILURES: '1
 export type App = ReturnType<typeof createApp>;
 
 /**
- * A site on the run's real stores (or those given, e.g. a cluster); `env` takes the contract's variables (e.g.
- * REFRESH_REUSE_GRACE). It runs no mail sender: a test of delivery starts one (helpers/mail.ts) and passes its nudge.
+ * A site on the run's real stores (or those given, e.g. a cluster), listening on a connection of its own unless one
+ * is given; `env` takes the contract's variables (e.g. REFRESH_REUSE_GRACE). Resolves once its ended-session
+ * listener is live, as a deployment waits for /readyz (at once while its Redis is down). It runs no mail sender: a
+ * test of delivery starts one (helpers/mail.ts) and passes its nudge.
  */
 export async function makeSite<R extends Redis = RedisClient>(
   env: Record<string, string> = {},
@@ -34,11 +37,18 @@ export async function makeSite<R extends Redis = RedisClient>(
   { nudgeMail }: Pick<AppDeps, 'nudgeMail'> = {},
 ) {
   const config: Config = { ...loadConfig({ ...SECRETS, ...LOOSE_LIMITS, ...env }), redisKeyPrefix };
-  const { db, redis, subscriber } = { ...(await testStores()), ...stores };
-  const app = createApp({ config, db, redis, subscriber, logger, nudgeMail });
+  const { db, redis } = { ...(await testStores()), ...stores };
+  const app = createApp({ config, db, redis, subscriber: stores.subscriber ?? testSubscriber(), logger, nudgeMail });
+  await untilListening(app);
   formTokens.set(app, await fetchFormToken(app));
   return { app, config, db, redis };
 }
+
+const untilListening = (app: App) =>
+  until(async () => {
+    const { body } = await request(app).get('/readyz');
+    return body.listener === 'live' || !body.redis;
+  }, "the site's ended-session listener live (is its subscriber on the site's Redis?)");
 
 const formTokens = new WeakMap<App, { cookie: string; token: string }>();
 

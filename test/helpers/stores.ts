@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createDb, createRedis, type Db, type RedisClient } from '../../src/config/clients.js';
+import { createDb, createRedis, createSubscriber, type Db, type RedisClient, type Subscriber } from '../../src/config/clients.js';
 import { createLogger } from '../../src/config/logger.js';
 import { migrate } from '../../src/models/migrate.js';
 import { connectAdmin } from '../../scripts/lib/adminDb.js';
@@ -19,8 +19,6 @@ export interface TestStores {
   databaseUrl: string;
   db: Db;
   redis: RedisClient;
-  /** The run's one listening connection; every test site subscribes on it. */
-  subscriber: RedisClient;
 }
 
 let opened: Promise<TestStores> | undefined;
@@ -48,17 +46,28 @@ async function open(): Promise<TestStores> {
   const databaseUrl = `mysql://${target.user}:${target.password}@${target.host}:${target.port}/${target.database}`;
   const db = createDb(databaseUrl);
   await migrate(db);
-  const [redis, subscriber] = [createRedis(REDIS_URL, createLogger('silent')), createRedis(REDIS_URL, createLogger('silent'), { subscriber: true })];
-  await Promise.all([redis.connect(), subscriber.connect()]);
-  subscriber.setMaxListeners(0); // one 'ready' listener per test site
-  return { target, databaseUrl, db, redis, subscriber };
+  const redis = createRedis(REDIS_URL, createLogger('silent'));
+  await redis.connect();
+  return { target, databaseUrl, db, redis };
+}
+
+const subscribers: Subscriber[] = [];
+
+/**
+ * A listening connection of a test site's own (a site that replaces its connection must not disturb the others),
+ * closed at the end of the run.
+ */
+export function testSubscriber(url = REDIS_URL): Subscriber {
+  const subscriber = createSubscriber(url, createLogger('silent'));
+  subscribers.push(subscriber);
+  return subscriber;
 }
 
 /** Drops the database and account and deletes this run's Redis keys. */
 export async function closeTestStores(): Promise<void> {
   if (!opened) return;
-  const { target, db, redis, subscriber } = await opened;
-  await subscriber.close();
+  await Promise.all(subscribers.map((subscriber) => subscriber.close()));
+  const { target, db, redis } = await opened;
   await db.end();
   for await (const keys of redis.scanIterator({ MATCH: `${redisKeyPrefix}*`, COUNT: 500 })) {
     if (keys.length > 0) await redis.del(keys);

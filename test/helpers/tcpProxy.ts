@@ -3,25 +3,50 @@ import { once } from 'node:events';
 
 type State = 'up' | 'cut' | 'frozen';
 
+/** One client connection through the proxy: whether it subscribed (a listening connection) and is black-holed. */
+interface Flow {
+  subscribed: boolean;
+  blackholed: boolean;
+}
+
 /**
  * A TCP proxy in front of a real store that a test can cut (every connection dropped, new ones refused),
- * freeze (connections stay open but nothing gets through: a store that hangs) and restore.
+ * freeze (connections stay open but nothing gets through: a store that hangs), black-hole the listening
+ * connections in (bytes stop both ways, the sockets stay open: a middlebox that lost their flows) and restore.
  */
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1') {
   let state: State = 'up';
+  let blackholeLater = false;
   const sockets = new Set<net.Socket>();
   const flushers = new Set<() => void>();
+  const listening = new Set<Flow>();
+  let subscriptions = 0;
 
-  /** Forwards from one socket to the other, holding the bytes back while frozen. */
-  function forward(from: net.Socket, to: net.Socket) {
+  /** Forwards from one socket to the other, holding the bytes back while frozen, dropping them once black-holed. */
+  function forward(from: net.Socket, to: net.Socket, flow: Flow, fromClient: boolean) {
     const held: Buffer[] = [];
     const flush = () => {
       while (held.length && !to.destroyed) to.write(held.shift()!);
     };
     flushers.add(flush);
-    from.on('data', (chunk: Buffer) => (state === 'frozen' ? held.push(chunk) : (flush(), to.write(chunk))));
+    from.on('data', (chunk: Buffer) => {
+      if (fromClient && !flow.subscribed && /SUBSCRIBE/i.test(chunk.toString('latin1'))) {
+        flow.subscribed = true;
+        flow.blackholed = blackholeLater;
+        listening.add(flow);
+        subscriptions++;
+      }
+      if (flow.blackholed) return;
+      if (state === 'frozen') {
+        held.push(chunk);
+        return;
+      }
+      flush();
+      to.write(chunk);
+    });
     from.on('close', () => {
       flushers.delete(flush);
+      listening.delete(flow);
       to.destroy();
     });
   }
@@ -37,8 +62,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => undefined);
     }
-    forward(client, upstream);
-    forward(upstream, client);
+    const flow: Flow = { subscribed: false, blackholed: false };
+    forward(client, upstream, flow, true);
+    forward(upstream, client, flow, false);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -52,8 +78,19 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     freeze() {
       state = 'frozen';
     },
+    /** Black-holes the listening connections open now; `later`: also each one that subscribes until restore(). */
+    blackholeListening({ later = false } = {}) {
+      for (const flow of listening) flow.blackholed = true;
+      blackholeLater = later;
+    },
+    /** Listening connections: how many are open now, and how many subscribed through the proxy so far. */
+    get listening() {
+      return { open: listening.size, subscribed: subscriptions };
+    },
+    /** Lets bytes and new connections through again; a connection already black-holed stays so. */
     restore() {
       state = 'up';
+      blackholeLater = false;
       for (const flush of flushers) flush();
     },
     async close() {

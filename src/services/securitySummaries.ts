@@ -1,0 +1,66 @@
+import type { RefreshSessions } from '../models/refreshSessions.js';
+import type { UserModel } from '../models/user.js';
+
+/** A person's security at a glance, as the info page shows it (each part a link to its page). */
+export interface SecuritySummary {
+  totp: boolean;
+  passkeys: number;
+  sessions: number;
+}
+
+// The info page is the hot path: a summary is kept per account, at most this long (its live-session count can
+// also change by expiry, which nobody announces) and for at most this many accounts.
+const KEPT_MS = 5 * 60_000;
+const KEPT_ACCOUNTS = 10_000;
+
+export type SecuritySummaries = ReturnType<typeof createSecuritySummaries>;
+
+/**
+ * Security summaries kept in memory, true because every change announces its account (models/accountChanges.ts) and
+ * `forget` drops it here: only while the listener is live (`livePeriod`), and only what was read within the same
+ * live period, since announcements made during a gap were missed.
+ */
+export function createSecuritySummaries({
+  users,
+  sessions,
+  livePeriod,
+}: {
+  users: UserModel;
+  sessions: RefreshSessions;
+  livePeriod: () => number | undefined;
+}) {
+  const kept = new Map<string, { summary: SecuritySummary; period: number; at: number }>();
+  // The reads under way, by account: one that an announcement overtook is not kept.
+  const reading = new Map<string, object>();
+
+  async function read(userId: string, period: number | undefined): Promise<SecuritySummary> {
+    const mark = {};
+    reading.set(userId, mark);
+    const [facts, [live]] = await Promise.all([users.securityFacts(userId), sessions.countLive([userId])]);
+    const summary = { totp: facts?.totp ?? false, passkeys: facts?.passkeys ?? 0, sessions: live };
+    if (reading.get(userId) === mark) {
+      reading.delete(userId);
+      if (period !== undefined && period === livePeriod()) {
+        if (kept.size >= KEPT_ACCOUNTS) kept.delete(kept.keys().next().value!);
+        kept.set(userId, { summary, period, at: Date.now() });
+      }
+    }
+    return summary;
+  }
+
+  return {
+    /** The account's summary: from memory when it is known to be current (no store touched), else read. */
+    of(userId: string): SecuritySummary | Promise<SecuritySummary> {
+      const period = livePeriod();
+      const hit = kept.get(userId);
+      if (hit && hit.period === period && Date.now() - hit.at < KEPT_MS) return hit.summary;
+      return read(userId, period);
+    },
+
+    /** The account changed (announced): what is kept of it, or being read, is no longer current. */
+    forget(userId: string): void {
+      kept.delete(userId);
+      reading.delete(userId);
+    },
+  };
+}
