@@ -69,7 +69,13 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   const notices = createNotices(config.isProduction);
   const users = createUserModel(db);
   const { endedSessions, sessions, accountChanges } = createSessionStore({ redis, config, logger });
-  const summaries = createSecuritySummaries({ users, sessions, livePeriod: () => endedSessions.livePeriod });
+  const summaries = createSecuritySummaries({
+    users,
+    sessions,
+    livePeriod: () => endedSessions.livePeriod,
+    redisAnswers: () => endedSessions.redisAnswers,
+    logger,
+  });
   endedSessions.listen(subscriber, [{ channel: accountChanges.channel, hear: summaries.forget }]);
   const jwt = createJwtUtil(config.secrets, config.accessTtlMs);
   const auth = createAuthService({ jwt, sessions, endedSessions, refreshTtlMs: config.refreshTtlMs });
@@ -136,6 +142,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   // The input limits that the forms' hints state, and times as the person's language reads them (partials/time).
   app.locals.inputRules = { nameMax: NAME_MAX, passwordMin: PASSWORD_MIN, passwordMax: PASSWORD_MAX };
   app.locals.formatDateTime = formatDateTime;
+  app.locals.sharedHours = Math.max(1, Math.round(config.sharedSessionIdleMs / 3_600_000));
 
   app.use(requestLogger(logger), securityHeaders(config.isProduction));
   // Before anything that may answer with a page, error pages included.

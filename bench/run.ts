@@ -244,7 +244,7 @@ async function expiredSessions(sessions: RefreshSessions, jwtUtil: ReturnType<ty
       const access = jwt.sign({ sub: userId, name: 'Bench', sid, iat: now - 700, exp: now - 100 }, accessKey, { algorithm: 'HS256' });
       const refresh = jwtUtil.refreshSign({ sub: userId, sid, jti }, expiresAtMs);
       cookies.push(`__Host-accessToken=${access}; __Host-refreshToken=${refresh}`);
-      return sessions.create({ userId, sid, jti, expiresAtMs, userAgent: 'bench', ip: '127.0.0.1' });
+      return sessions.create({ userId, sid, jti, expiresAtMs, userAgent: 'bench', ip: '127.0.0.1', deviceKey: '|', shared: false });
     });
     await Promise.all(batch);
   }

@@ -59,7 +59,8 @@
     login.hidden = false;
     onSubmit(login, async () => {
       const optionsJSON = await post('/user/login/passkey/options');
-      await post('/user/login/passkey', { response: await webauthn.startAuthentication({ optionsJSON }) });
+      const shared = document.getElementById('shared')?.checked === true;
+      await post('/user/login/passkey', { response: await webauthn.startAuthentication({ optionsJSON }), shared });
       window.location.assign(login.dataset.next || '/user/info');
     });
   }

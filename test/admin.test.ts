@@ -215,6 +215,7 @@ describe('administrators', function () {
     const sessions = createRefreshSessions(redis, {
       keyPrefix: redisKeyPrefix,
       idleMs: 60_000,
+      sharedIdleMs: 60_000,
       reuseGraceMs: 10_000,
       maxPerUser: 10,
       endedLog: log,

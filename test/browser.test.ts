@@ -113,6 +113,9 @@ describe('in a real browser (headless Chromium)', function () {
         expect(button).to.equal('rgb(26, 86, 196)');
         await expectAccessible(page, 'info');
         await screenshot(page, `info-${lang}`);
+        await page.emulateMedia({ colorScheme: 'dark' });
+        await screenshot(page, `info-${lang}-dark`);
+        await page.emulateMedia({ colorScheme: 'light' });
         expect(cspViolations).to.deep.equal([]);
       });
 

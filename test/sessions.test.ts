@@ -177,7 +177,7 @@ describe('the sessions page (/user/sessions)', function () {
         expect(item).to.include(`<dd>${s.ip}</dd>`);
         expect(item).to.include(`<time datetime="${s.createdAt}">${formatDateTime(lang, s.createdAt)}</time>`);
         expect(item).to.include(`<time datetime="${s.lastUsedAt}">${formatDateTime(lang, s.lastUsedAt)}</time>`);
-        expect(item.includes(`<p class="badge">${t('sessions.current')}</p>`), `item ${i} marked current`).to.equal(i === 0);
+        expect(item.includes(`<span class="badge">${t('sessions.current')}</span>`), `item ${i} marked current`).to.equal(i === 0);
         expect(s.current, `item ${i} is this device`).to.equal(i === 0);
         expect(item.includes(`name="sid" value="${s.sid}"`), `item ${i} has a form`).to.equal(!s.current);
         if (!s.current) expect(item).to.include(`>${t('sessions.revokeDevice', { device })}</button>`);

@@ -15,6 +15,10 @@ export interface Config {
   accessTtlMs: number;
   refreshTtlMs: number;
   sessionIdleMs: number;
+  /** The idle limit of a login made with "shared computer" ticked (its cookies also end with the browser). */
+  sharedSessionIdleMs: number;
+  /** How long an account's security activity is kept. */
+  activityRetentionMs: number;
   refreshReuseGraceMs: number;
   maxSessionsPerUser: number;
   /** How long a session stays confirmed ("it's you") after its login or a /user/confirm. */
@@ -97,6 +101,8 @@ export function loadConfig(env: Env = process.env): Config {
     accessTtlMs: duration('ACCESS_TOKEN_TTL', '10m'),
     refreshTtlMs: duration('REFRESH_TOKEN_TTL', '14d'),
     sessionIdleMs: duration('SESSION_IDLE_TTL', '7d'),
+    sharedSessionIdleMs: duration('SHARED_SESSION_IDLE_TTL', '2h'),
+    activityRetentionMs: duration('ACTIVITY_RETENTION', '90d'),
     refreshReuseGraceMs: duration('REFRESH_REUSE_GRACE', '10s'),
     maxSessionsPerUser: integer('MAX_SESSIONS_PER_USER', 10, 1, 1000),
     stepUpMs: duration('STEP_UP_TTL', '10m'),
@@ -121,6 +127,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.refreshTtlMs <= config.accessTtlMs) problems.push('REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL');
   if (config.sessionIdleMs < 1000) problems.push('SESSION_IDLE_TTL must be at least 1s');
   if (config.stepUpMs <= 0) problems.push('STEP_UP_TTL must be longer than 0');
+  if (config.sharedSessionIdleMs < 1000) problems.push('SHARED_SESSION_IDLE_TTL must be at least 1s');
+  if (config.activityRetentionMs < 1000) problems.push('ACTIVITY_RETENTION must be at least 1s');
   if (config.resetTokenTtlMs < 60_000) problems.push('RESET_TOKEN_TTL must be at least 1m');
   if (isProduction && !config.mail.smtpUrl) warnings.push('SMTP_URL is not set: mails are written to the log, not sent');
   // Without it a mail's links take the request's Host header, which a client chooses (reset-link poisoning).

@@ -36,7 +36,7 @@ export function createAccountController({ account, cookies, notices }: { account
       });
       if (!('issued' in changed)) throw refusedProof(req, changed, { field: 'currentPassword', message: 'password.currentWrong' });
       const { issued } = changed;
-      cookies.set(res, issued.tokens, issued.expiresAtMs);
+      cookies.set(res, issued);
       authEvent(req, 'password.changed', { user: user.id, sid: issued.user.sid });
       notices.set(res, 'passwordChanged');
       succeed(req, res, '/user/info');

@@ -4,7 +4,7 @@ import { field } from '../middleware/validate.js';
 import { authEvent } from '../middleware/requestLog.js';
 import type { PasskeyService, RelyingParty } from '../services/passkeys.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
-import { clientOf, succeed } from '../utils/http.js';
+import { loginClientOf, succeed } from '../utils/http.js';
 import { HttpError } from '../utils/httpError.js';
 import type { MessageKey } from '../utils/i18n.js';
 import { checkName } from '../utils/inputRules.js';
@@ -83,12 +83,18 @@ export function createPasskeysController({
 
     async login(req: Request, res: Response) {
       const issued = await passkeys
-        .login({ rp: relyingParty(req), response: req.body.response, carried: cookies.read(req), client: clientOf(req), settle: res.locals.settleAttempt! })
+        .login({
+          rp: relyingParty(req),
+          response: req.body.response,
+          carried: cookies.read(req),
+          client: loginClientOf(req),
+          settle: res.locals.settleAttempt!,
+        })
         .catch((err: unknown) => {
           if (err instanceof HttpError && err.status === 401) authEvent(req, 'passkey.login_failed');
           throw err;
         });
-      cookies.set(res, issued.tokens, issued.expiresAtMs);
+      cookies.set(res, issued);
       authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid, method: 'passkey' });
       res.json({ success: true });
     },

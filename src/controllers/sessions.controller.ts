@@ -23,10 +23,11 @@ export function createSessionsController({ sessions, cookies, notices }: { sessi
   return {
     async renderSessionsPage(req: Request, res: Response) {
       const { user, t } = res.locals;
-      const list = (await sessions.list(user!.id)).map((session) => shown(session, user!.sid, t));
-      if (wantsJson(req)) res.json({ sessions: list });
-      // The page shows this device first, then the others, most recently used first.
-      else res.render('sessions', { current: list.find((session) => session.current), others: list.filter((session) => !session.current) });
+      const live = await sessions.list(user!.id);
+      if (wantsJson(req)) return void res.json({ sessions: live.map((session) => shown(session, user!.sid, t)) });
+      // The page shows this device first, then the others, most recently used first; and which are shared computers'.
+      const list = live.map((session) => ({ ...shown(session, user!.sid, t), shared: session.shared }));
+      res.render('sessions', { current: list.find((session) => session.current), others: list.filter((session) => !session.current) });
     },
 
     async revoke(req: Request, res: Response) {

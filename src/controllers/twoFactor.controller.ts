@@ -6,7 +6,7 @@ import { field, invalidAccountForm } from '../middleware/validate.js';
 import type { TwoFactorService } from '../services/twoFactor.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
 import { HttpError, tooMany } from '../utils/httpError.js';
-import { clientOf, safeNextPath, succeed, wantsJson } from '../utils/http.js';
+import { clientOf, loginClientOf, safeNextPath, succeed, wantsJson } from '../utils/http.js';
 import type { WaitingLoginCookie } from '../utils/waitingLoginCookie.js';
 import { refusedProof } from './refusedProof.js';
 
@@ -86,7 +86,8 @@ export function createTwoFactorController({
     async secondStepIfEnrolled(req: Request, res: Response, next: NextFunction) {
       const account = res.locals.account!;
       if (!account.hasTotp || account.locked) return next();
-      const [begun] = await Promise.all([twoFactor.beginLogin(account, safeNextPath(field(req, 'next')) ?? ''), res.locals.loginReleased]);
+      const then = safeNextPath(field(req, 'next')) ?? '';
+      const [begun] = await Promise.all([twoFactor.beginLogin(account, then, loginClientOf(req).shared), res.locals.loginReleased]);
       if ('waitMs' in begun) return codesSpent(req, account.id, begun.waitMs);
       waitingCookie.set(res, begun.ref);
       authEvent(req, 'login.second_factor', { user: account.id });
@@ -125,7 +126,7 @@ export function createTwoFactorController({
       if (outcome.kind === 'wrong') throw new HttpError(401, 'loginCode.wrong', { errors: { code: 'loginCode.wrong' } });
       if (outcome.kind === 'ended') return toLogin(req, res);
       waitingCookie.clear(res);
-      cookies.set(res, outcome.issued.tokens, outcome.issued.expiresAtMs);
+      cookies.set(res, outcome.issued);
       authEvent(req, 'login.ok', { user: outcome.issued.user.id, sid: outcome.issued.user.sid });
       succeed(req, res, outcome.next || '/user/info');
     },

@@ -7,7 +7,7 @@ import type { AuthCookies } from '../utils/authCookies.js';
 import type { Notices } from '../middleware/notice.js';
 import { authEvent } from '../middleware/requestLog.js';
 import { HttpError, type FieldErrors } from '../utils/httpError.js';
-import { clientGone, clientOf, safeNextPath, succeed } from '../utils/http.js';
+import { clientGone, loginClientOf, safeNextPath, succeed } from '../utils/http.js';
 import type { Passwords } from '../utils/password.js';
 import { showFormAgain } from '../middleware/errors.js';
 import { field } from '../middleware/validate.js';
@@ -41,7 +41,11 @@ export function createUserController({
     })),
 
     /** A failed login shows the form again with the id and the `next` target kept, never the password. */
-    loginFormAgain: showFormAgain('login', (req) => ({ id: field(req, 'id').slice(0, 100), next: safeNextPath(field(req, 'next')) ?? '' })),
+    loginFormAgain: showFormAgain('login', (req) => ({
+      id: field(req, 'id').slice(0, 100),
+      next: safeNextPath(field(req, 'next')) ?? '',
+      shared: loginClientOf(req).shared ? 'on' : '',
+    })),
 
     renderRegisterPage(_req: Request, res: Response) {
       res.render('register', { values: {}, errors: {} });
@@ -56,7 +60,7 @@ export function createUserController({
     securitySummary(_req: Request, res: Response, next: NextFunction) {
       const summary = summaries.of(res.locals.user!.id);
       if (!(summary instanceof Promise)) return void ((res.locals.security = summary), next());
-      summary.then((read) => ((res.locals.security = read), next()), next);
+      void summary.then((read) => ((res.locals.security = read), next()));
     },
 
     renderInfoPage(_req: Request, res: Response) {
@@ -78,9 +82,9 @@ export function createUserController({
     async login(req: Request, res: Response) {
       const account = res.locals.account!;
       if (account.locked) throw new HttpError(403, 'login.locked');
-      const started = auth.startSession(account, cookies.read(req), clientOf(req), () => users.unchanged(account));
+      const started = auth.startSession(account, cookies.read(req), loginClientOf(req), () => users.unchanged(account));
       const [issued] = await Promise.all([started, res.locals.loginReleased]);
-      cookies.set(res, issued.tokens, issued.expiresAtMs);
+      cookies.set(res, issued);
       authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid });
       succeed(req, res, safeNextPath(field(req, 'next')) ?? '/user/info');
     },

@@ -18,7 +18,7 @@ export function createJwtAuth(auth: AuthService, cookies: AuthCookies): RequestH
     } else if (result.kind === 'user') {
       if (result.issued) {
         authEvent(req, 'refresh', { user: result.user.id, sid: result.user.sid, rotation: result.issued.rotation });
-        cookies.set(res, result.issued.tokens, result.issued.expiresAtMs);
+        cookies.set(res, result.issued);
       }
       req.user = result.user;
       res.locals.user = result.user;

@@ -46,7 +46,9 @@ export function createAccountService({
       // for a login with the old password that was in flight meanwhile.
       await sessions.revokeAll(account.id, input.user.sid);
       await users.changePassword(account.id, passwordHash);
-      const issued = await auth.startSession(account, input.carried, input.client);
+      // This browser's new session is a shared computer's when its old one was.
+      const shared = (await sessions.state(input.user.id, input.user.sid))?.shared ?? false;
+      const issued = await auth.startSession(account, input.carried, { ...input.client, shared });
       await sessions.revokeAll(account.id, issued.user.sid);
       return { issued };
     },

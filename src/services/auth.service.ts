@@ -3,6 +3,8 @@ import type { AccessClaims, JwtUtil } from '../utils/jwt.js';
 import type { TokenPair } from '../utils/authCookies.js';
 import type { RefreshSessions } from '../models/refreshSessions.js';
 import { StoreUnavailableError } from '../models/storeErrors.js';
+import { deviceKey } from '../utils/device.js';
+import type { LoginClient } from '../utils/http.js';
 import { HttpError } from '../utils/httpError.js';
 import type { EndedSessions } from './endedSessions.js';
 
@@ -19,6 +21,8 @@ export interface IssuedTokens {
   user: AuthUser;
   tokens: TokenPair;
   expiresAtMs: number;
+  /** A shared computer's session: its cookies end with the browser. */
+  shared: boolean;
 }
 
 export interface CarriedTokens {
@@ -81,7 +85,7 @@ export function createAuthService({
       access: accessTokenOf(user),
       refresh: jwt.refreshSign({ sub: user.id, sid: user.sid, jti: successor }, outcome.expiresAtMs),
     };
-    return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs, rotation: outcome.kind } };
+    return { kind: 'user', user, issued: { user, tokens, expiresAtMs: outcome.expiresAtMs, shared: outcome.shared, rotation: outcome.kind } };
   }
 
   /**
@@ -111,15 +115,15 @@ export function createAuthService({
     async startSession(
       user: { id: string; name: string; isAdmin: boolean },
       carried: CarriedTokens,
-      client: { userAgent: string; ip: string },
+      client: LoginClient,
       stillValid?: () => Promise<boolean>,
-    ): Promise<IssuedTokens> {
+    ): Promise<IssuedTokens & { newDevice: boolean }> {
       const sid = randomId();
       const jti = randomId();
       const expiresAtMs = Date.now() + refreshTtlMs;
       const previous = authenticSession(carried);
       const replaces = previous?.userId === user.id ? previous.sid : undefined;
-      await sessions.create({ userId: user.id, sid, jti, expiresAtMs, ...client, replaces });
+      const { newDevice } = await sessions.create({ userId: user.id, sid, jti, expiresAtMs, ...client, deviceKey: deviceKey(client.userAgent), replaces });
       // A deletion, lock or password change that ended the account's sessions while this login was checking the
       // password missed this one: asked after the create, the account says so, and the session ends again.
       if (stillValid && !(await stillValid())) {
@@ -128,7 +132,8 @@ export function createAuthService({
       }
       if (previous && !replaces) await sessions.revoke(previous.userId, previous.sid);
       const authUser: AuthUser = { id: user.id, name: user.name, sid, isAdmin: user.isAdmin };
-      return { user: authUser, tokens: { access: accessTokenOf(authUser), refresh: jwt.refreshSign({ sub: user.id, sid, jti }, expiresAtMs) }, expiresAtMs };
+      const tokens = { access: accessTokenOf(authUser), refresh: jwt.refreshSign({ sub: user.id, sid, jti }, expiresAtMs) };
+      return { user: authUser, tokens, expiresAtMs, shared: client.shared, newDevice };
     },
 
     /**

@@ -60,8 +60,8 @@ export function createConfirmation({
 
     /** Whether this session was confirmed within STEP_UP_TTL (an ended session is not). */
     async isConfirmed(user: AuthUser): Promise<boolean> {
-      const at = await sessions.confirmedAt(user.id, user.sid);
-      return at !== undefined && Date.now() - at < stepUpMs;
+      const state = await sessions.state(user.id, user.sid);
+      return state !== undefined && Date.now() - state.confirmedAt < stepUpMs;
     },
 
     /** Confirms this session (not the account's others) for STEP_UP_TTL; false when it has ended. */

@@ -16,6 +16,7 @@ import type { SettleAttempt } from '../models/rateLimits.js';
 import type { UserModel } from '../models/user.js';
 import { HttpError } from '../utils/httpError.js';
 import type { Challenges } from '../utils/challenges.js';
+import type { LoginClient } from '../utils/http.js';
 import type { AuthService, AuthUser, CarriedTokens, IssuedTokens } from './auth.service.js';
 import type { Confirmation } from './confirmation.service.js';
 
@@ -176,13 +177,7 @@ export function createPasskeyService({
      * A login with the browser's assertion, counted by the login throttle before it is checked: a verified
      * assertion settles it as a success, an outage gives the point back, a failure (401) keeps it.
      */
-    async login(input: {
-      rp: RelyingParty;
-      response: unknown;
-      carried: CarriedTokens;
-      client: { userAgent: string; ip: string };
-      settle: SettleAttempt;
-    }): Promise<IssuedTokens> {
+    async login(input: { rp: RelyingParty; response: unknown; carried: CarriedTokens; client: LoginClient; settle: SettleAttempt }): Promise<IssuedTokens> {
       const assertion = { rp: input.rp, response: input.response, purpose: 'login', binding: '' } as const;
       const userId = await counted(input.settle, () => verifiedOwner(assertion, loginFailed));
       const account = await users.findById(userId);

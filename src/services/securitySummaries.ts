@@ -1,4 +1,6 @@
+import type { Logger } from 'pino';
 import type { RefreshSessions } from '../models/refreshSessions.js';
+import { withTimeout } from '../models/storeErrors.js';
 import type { UserModel } from '../models/user.js';
 
 /** A person's security at a glance, as the info page shows it (each part a link to its page). */
@@ -12,6 +14,8 @@ export interface SecuritySummary {
 // also change by expiry, which nobody announces) and for at most this many accounts.
 const KEPT_MS = 5 * 60_000;
 const KEPT_ACCOUNTS = 10_000;
+// A page waits at most this long for a summary it must read; later (a store slow or away) it shows the links alone.
+const READ_BUDGET_MS = 300;
 
 export type SecuritySummaries = ReturnType<typeof createSecuritySummaries>;
 
@@ -24,10 +28,15 @@ export function createSecuritySummaries({
   users,
   sessions,
   livePeriod,
+  redisAnswers,
+  logger,
 }: {
   users: UserModel;
   sessions: RefreshSessions;
   livePeriod: () => number | undefined;
+  /** Redis took the listener's latest heartbeats: while it does not, reading is not even tried. */
+  redisAnswers: () => boolean;
+  logger: Logger;
 }) {
   const kept = new Map<string, { summary: SecuritySummary; period: number; at: number }>();
   // The reads under way, by account: one that an announcement overtook is not kept.
@@ -48,13 +57,23 @@ export function createSecuritySummaries({
     return summary;
   }
 
+  /** A read within the page's budget; undefined past it or when a store fails (the read may still fill the memory). */
+  const readInTime = (userId: string, period: number | undefined) =>
+    withTimeout(read(userId, period), READ_BUDGET_MS).catch((err: Error) => {
+      logger.debug({ err: { message: err.message } }, 'no security summary in time: the page shows its links alone');
+      return undefined;
+    });
+
   return {
-    /** The account's summary: from memory when it is known to be current (no store touched), else read. */
-    of(userId: string): SecuritySummary | Promise<SecuritySummary> {
+    /**
+     * The account's summary: from memory when it is known to be current (no store touched), else read within a
+     * short budget; undefined when it cannot be had now (the page must keep working while a store is away).
+     */
+    of(userId: string): SecuritySummary | undefined | Promise<SecuritySummary | undefined> {
       const period = livePeriod();
       const hit = kept.get(userId);
       if (hit && hit.period === period && Date.now() - hit.at < KEPT_MS) return hit.summary;
-      return read(userId, period);
+      return redisAnswers() ? readInTime(userId, period) : undefined;
     },
 
     /** The account changed (announced): what is kept of it, or being read, is no longer current. */

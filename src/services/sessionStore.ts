@@ -15,6 +15,7 @@ export function createSessionStore({ redis, config, logger }: { redis: Redis; co
   const sessions = createRefreshSessions(redis, {
     keyPrefix: config.redisKeyPrefix,
     idleMs: config.sessionIdleMs,
+    sharedIdleMs: config.sharedSessionIdleMs,
     reuseGraceMs: config.refreshReuseGraceMs,
     maxPerUser: config.maxSessionsPerUser,
     endedLog: endedSessions.log,

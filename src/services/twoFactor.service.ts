@@ -80,11 +80,11 @@ export function createTwoFactorService({
   }
 
   /** After the code: the account must still be the one the password was checked for, unlocked. */
-  async function startSession(waiting: WaitingLogin, carried: CarriedTokens, client: { userAgent: string; ip: string }): Promise<IssuedTokens | undefined> {
+  async function startSession(waiting: WaitingLogin, carried: CarriedTokens, client: { userAgent: string; ip: string }) {
     const account = await users.findById(waiting.userId);
     if (!account || fingerprint(account.passwordHash) !== waiting.passwordFingerprint) return undefined;
     if (account.locked) throw new HttpError(403, 'login.locked');
-    return auth.startSession(account, carried, client, () => users.unchanged(account));
+    return auth.startSession(account, carried, { ...client, shared: waiting.shared }, () => users.unchanged(account));
   }
 
   return {
@@ -135,8 +135,8 @@ export function createTwoFactorService({
     },
 
     /** After the right password of an account with TOTP: a waiting login bound to the account and to `next` (or a wait while its wrong codes are spent). */
-    beginLogin: (account: User, next: string): Promise<{ ref: WaitingLoginRef } | { waitMs: number }> =>
-      waitingLogins.begin({ userId: account.id, next, passwordFingerprint: fingerprint(account.passwordHash) }),
+    beginLogin: (account: User, next: string, shared: boolean): Promise<{ ref: WaitingLoginRef } | { waitMs: number }> =>
+      waitingLogins.begin({ userId: account.id, next, passwordFingerprint: fingerprint(account.passwordHash), shared }),
 
     isWaiting: (ref: WaitingLoginRef): Promise<boolean> => waitingLogins.exists(ref),
 

@@ -45,7 +45,7 @@ declare global {
       waitingLogin?: { ref: WaitingLoginRef; login: WaitingLogin };
       /** What the /user/2fa page shows, also when its form is shown again with an error. */
       twoFactor?: TwoFactorPage;
-      /** The info page's security summary. */
+      /** The info page's security summary (none while the stores cannot give it: the page shows the links alone). */
       security?: SecuritySummary;
       /** The account's proof asks for a code besides the password (it has TOTP). */
       asksCode?: boolean;

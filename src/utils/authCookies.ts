@@ -19,9 +19,12 @@ export function createAuthCookies(isProduction: boolean) {
       access: req.cookies?.[names.access],
       refresh: req.cookies?.[names.refresh],
     }),
-    /** Both cookies live until the session's absolute deadline, so an expired access token still arrives. */
-    set(res: Response, tokens: TokenPair, expiresAtMs: number) {
-      const options = { ...base, maxAge: Math.max(0, expiresAtMs - Date.now()) };
+    /**
+     * Both cookies live until the session's absolute deadline, so an expired access token still arrives; a shared
+     * computer's are session cookies (no Max-Age), gone with the browser (Redis ends the session anyway).
+     */
+    set(res: Response, { tokens, expiresAtMs, shared }: { tokens: TokenPair; expiresAtMs: number; shared: boolean }) {
+      const options = shared ? base : { ...base, maxAge: Math.max(0, expiresAtMs - Date.now()) };
       res.cookie(names.access, tokens.access, options);
       res.cookie(names.refresh, tokens.refresh, options);
     },

@@ -6,6 +6,12 @@ const PART_MAX = 40;
 
 const clip = (text: string | undefined): string => (text ?? '').trim().slice(0, PART_MAX);
 
+/** What a User-Agent says of the device without versions ("Chrome|Windows"): a browser update is no new device. */
+export function deviceKey(userAgent: string): string {
+  const { browser, os } = userAgent.trim() ? Bowser.parse(userAgent) : { browser: {}, os: {} };
+  return `${clip(browser.name)}|${clip(os.name)}`;
+}
+
 /** The device a User-Agent names, in words: "Chrome 131 on Windows", else what is known, else "unknown device". */
 export function deviceInWords(userAgent: string, t: Translate): string {
   const { browser, os } = userAgent.trim() ? Bowser.parse(userAgent) : { browser: {}, os: {} };

@@ -50,6 +50,19 @@ export function shownIp(ip: string): string {
 /** What a refresh session records about the device that logged in. */
 export const clientOf = (req: Request) => ({ userAgent: req.get('user-agent') ?? '', ip: clientIp(req) });
 
+/** A login's device, and whether the person said it is a shared computer (a session that ends with the browser). */
+export interface LoginClient {
+  userAgent: string;
+  ip: string;
+  shared: boolean;
+}
+
+/** The login form's `shared` box (`on`), or a JSON login's `"shared": true`. */
+export const loginClientOf = (req: Request): LoginClient => {
+  const shared: unknown = (req.body as Record<string, unknown> | undefined)?.shared;
+  return { ...clientOf(req), shared: shared === true || shared === 'on' || shared === 'true' };
+};
+
 /** Aborts when the client hangs up before its response is complete. */
 export function clientGone(res: Response): AbortSignal {
   const gone = new AbortController();
