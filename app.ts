@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import bodyParser from 'body-parser';
 import cookieParser from 'cookie-parser';
 import type { Logger } from 'pino';
@@ -20,7 +20,10 @@ import { createLocalLogin } from './src/middleware/localLogin.js';
 import { createNotices } from './src/middleware/notice.js';
 import { createThrottleLogin, createThrottleRegister } from './src/middleware/throttle.js';
 import { createConfirmationSteps } from './src/middleware/confirmed.js';
+import { createEmailAddresses } from './src/models/emailAddresses.js';
+import { createOutbox } from './src/models/outbox.js';
 import { createPasskeyModel } from './src/models/passkeys.js';
+import { createResetLinks } from './src/models/resetLinks.js';
 import { createRateLimits } from './src/models/rateLimits.js';
 import { createSecurityEventModel } from './src/models/securityEvents.js';
 import { createSecondFactorModel } from './src/models/secondFactor.js';
@@ -31,6 +34,8 @@ import type { AreaParts } from './src/routes/areaParts.js';
 import { healthRoutes } from './src/routes/health.route.js';
 import { adminArea } from './src/routes/admin.route.js';
 import { confirmArea } from './src/routes/confirm.route.js';
+import { emailArea } from './src/routes/email.route.js';
+import { recoveryArea } from './src/routes/recovery.route.js';
 import { passkeysArea } from './src/routes/passkeys.route.js';
 import { sessionsRoutes } from './src/routes/sessions.route.js';
 import { activityRoutes } from './src/routes/activity.route.js';
@@ -39,7 +44,11 @@ import { userRoutes } from './src/routes/user.route.js';
 import { createAuthService } from './src/services/auth.service.js';
 import { createSecondFactorCodes } from './src/services/codes.service.js';
 import { createConfirmation } from './src/services/confirmation.service.js';
+import { createAlerts } from './src/services/alerts.js';
 import { createSecurityEvents } from './src/services/securityEvents.js';
+import { createEmailService } from './src/services/email.service.js';
+import { createMailSeal, createPostOffice } from './src/services/mail/postOffice.js';
+import { createRecovery } from './src/services/recovery.service.js';
 import { createSecuritySummaries } from './src/services/securitySummaries.js';
 import { createSessionStore } from './src/services/sessionStore.js';
 import { createAuthCookies } from './src/utils/authCookies.js';
@@ -54,15 +63,42 @@ const BODY_LIMIT = 10_240;
 export interface AppDeps extends Stores {
   config: Config;
   logger?: Logger;
+  /** Wakes this process's mail sender after a mail is written (server.ts runs one; tests that deliver mail start theirs). */
+  nudgeMail?: () => void;
 }
 
 /** Composes the site from its parts; the caller owns (opens and closes) the store clients. */
-export function createApp({ config, db, redis, subscriber, logger = createLogger('silent') }: AppDeps): Express {
+export function createApp({ config, db, redis, subscriber, logger = createLogger('silent'), nudgeMail = () => undefined }: AppDeps): Express {
   const cookies = createAuthCookies(config.isProduction);
   const notices = createNotices(config.isProduction);
   const users = createUserModel(db);
   const { endedSessions, sessions, accountChanges } = createSessionStore({ redis, config, logger });
-  const securityEvents = createSecurityEvents({ model: createSecurityEventModel(db), accountChanges, retentionMs: config.activityRetentionMs, logger });
+  const jwt = createJwtUtil(config.secrets, config.accessTtlMs);
+  const auth = createAuthService({ jwt, sessions, endedSessions, refreshTtlMs: config.refreshTtlMs });
+  const passwords = createPasswords(config.hashConcurrency);
+  const limits = createRateLimits(redis, {
+    keyPrefix: config.redisKeyPrefix,
+    loginMaxFailures: config.login.maxFailures,
+    loginFailureWindowMs: config.login.failureWindowMs,
+    loginIpMaxFailures: config.login.ipMaxFailures,
+    registerMaxPerIp: config.registerMaxPerIp,
+    resetMaxPerIp: config.resetMaxPerIp,
+  });
+  const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction, publicOrigin: config.publicOrigin });
+  const idTag = createIdTag(config.secrets.cookie);
+  const mail = createPostOffice({
+    db,
+    outbox: createOutbox(db),
+    mailSeal: createMailSeal(config.secrets.totp),
+    fromDomain: config.mail.fromDomain,
+    nudge: nudgeMail,
+  });
+  const securityEvents = createSecurityEvents({
+    model: createSecurityEventModel(db),
+    retentionMs: config.activityRetentionMs,
+    logger,
+    alerts: createAlerts({ users, mail, tag: idTag }),
+  });
   securityEvents.keepPruned();
   const summaries = createSecuritySummaries({
     users,
@@ -73,19 +109,10 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
     logger,
   });
   endedSessions.listen(subscriber, [{ channel: accountChanges.channel, hear: summaries.forget }]);
-  const jwt = createJwtUtil(config.secrets, config.accessTtlMs);
-  const auth = createAuthService({ jwt, sessions, endedSessions, refreshTtlMs: config.refreshTtlMs });
-  const passwords = createPasswords(config.hashConcurrency);
-  const userController = createUserController({ users, auth, cookies, notices, passwords, summaries });
-  const limits = createRateLimits(redis, {
-    keyPrefix: config.redisKeyPrefix,
-    loginMaxFailures: config.login.maxFailures,
-    loginFailureWindowMs: config.login.failureWindowMs,
-    loginIpMaxFailures: config.login.ipMaxFailures,
-    registerMaxPerIp: config.registerMaxPerIp,
-  });
-  const csrf = createCsrf({ secret: config.secrets.cookie, isProduction: config.isProduction, publicOrigin: config.publicOrigin });
-  const idTag = createIdTag(config.secrets.cookie);
+  const emails = createEmailService({ users, addresses: createEmailAddresses(db), mail });
+  const recovery = createRecovery({ users, resetLinks: createResetLinks(db), sessions, passwords, mail, tag: idTag, resetTtlMs: config.resetTokenTtlMs });
+  const mailContext = (req: Request, res: Response) => ({ lang: res.locals.lang, origin: csrf.siteOrigin(req) });
+  const userController = createUserController({ users, auth, cookies, notices, passwords, summaries, emails, mailContext });
   const secondFactor = createSecondFactorModel(db);
   const keys = createSecondFactorKeys(config.secrets.totp);
   // Across all networks: rotating addresses (IPv6 /64s) buys no more guesses than this.
@@ -127,7 +154,8 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   };
   const factors = { passkeyModel: createPasskeyModel(db, redis, config.redisKeyPrefix), secondFactor, keys, wrongCodes, codes };
   const proof = { confirmation, confirmationSteps: createConfirmationSteps(confirmation) };
-  const areaParts: AreaParts = { ...parts, ...factors, ...proof, formToken: csrf.provideToken, readNotice: notices.read };
+  const mailing = { mail, emails, recovery, mailContext };
+  const areaParts: AreaParts = { ...parts, ...factors, ...proof, ...mailing, formToken: csrf.provideToken, readNotice: notices.read };
   const twoFactor = twoFactorArea(areaParts);
 
   const app = express();
@@ -145,7 +173,10 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.locals.formatDateTime = formatDateTime;
   app.locals.sharedHours = Math.max(1, Math.round(config.sharedSessionIdleMs / 3_600_000));
 
-  app.use(requestLogger(logger, securityEvents), securityHeaders(config.isProduction));
+  app.use(
+    requestLogger(logger, (event, req) => securityEvents.record(event, mailContext(req, req.res!))),
+    securityHeaders(config.isProduction),
+  );
   // Before anything that may answer with a page, error pages included.
   app.use(cookieParser(config.secrets.cookie), createLanguage(config.isProduction));
   // The info page is the hot path: its router comes first, with the info route at its top.
@@ -177,6 +208,8 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.use('/user', passkeysArea(areaParts));
   app.use('/user', sessionsRoutes(areaParts));
   app.use('/user', activityRoutes(areaParts));
+  app.use('/user', emailArea(areaParts));
+  app.use('/user', recoveryArea(areaParts));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

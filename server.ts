@@ -6,6 +6,7 @@ import { closeStores, openStores } from './src/config/clients.js';
 import { runPrimary } from './src/config/cluster.js';
 import { createLogger } from './src/config/logger.js';
 import { migrateWhenReachable } from './src/models/migrate.js';
+import { createConfiguredSender } from './src/services/mail/sender.js';
 
 // Variables already in the environment win over .env.
 dotenv.config({ quiet: true });
@@ -29,9 +30,11 @@ const logger = createLogger(config.logLevel, { buffered: true, pretty: !config.i
 function serveSite(): void {
   const stores = openStores(config, logger);
   const stopping = new AbortController();
-  void migrateWhenReachable(stores.db, logger, stopping.signal);
-
-  const server = createApp({ config, ...stores, logger }).listen(config.port, () => {
+  // The outbox's sender runs in every site process (rows are locked one at a time: instances never send one twice),
+  // from the moment the schema, its table included, is current.
+  const sender = createConfiguredSender({ db: stores.db, config, logger });
+  void migrateWhenReachable(stores.db, logger, stopping.signal).then(() => stopping.signal.aborted || sender.start());
+  const server = createApp({ config, ...stores, logger, nudgeMail: sender.nudge }).listen(config.port, () => {
     logger.info({ port: config.port }, `login-page listening on http://localhost:${config.port}`);
     for (const warning of config.warnings) logger.warn(warning);
   });
@@ -49,6 +52,7 @@ function serveSite(): void {
     const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(timer);
+    await sender.stop();
     await closeStores(stores);
     logger.flush(() => process.exit(0));
   }

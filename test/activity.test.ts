@@ -9,9 +9,8 @@ import { Secret, TOTP } from 'otpauth';
 import request from 'supertest';
 import { adminCommand } from '../scripts/lib/admin.js';
 import { connectAdmin } from '../scripts/lib/adminDb.js';
-import type { Db, RedisClient } from '../src/config/clients.js';
+import type { Db } from '../src/config/clients.js';
 import { createLogger, REDACT_PATHS } from '../src/config/logger.js';
-import { createAccountChanges } from '../src/models/accountChanges.js';
 import { createRefreshSessions } from '../src/models/refreshSessions.js';
 import { createSecurityEventModel, type ActivityKind } from '../src/models/securityEvents.js';
 import { createUserModel } from '../src/models/user.js';
@@ -34,6 +33,7 @@ import {
   type App,
   type Tokens,
 } from './helpers/site.js';
+import { linkIn, siteWithMail, startSmtp, type Smtp } from './helpers/mail.js';
 import { SoftAuthenticator } from './helpers/softAuthenticator.js';
 import { redisKeyPrefix, testStores } from './helpers/stores.js';
 import { until } from './helpers/until.js';
@@ -66,11 +66,10 @@ describe('security activity: one record of what happened, on the account’s pag
   this.timeout(60_000);
   let app: App;
   let db: Db;
-  let redis: RedisClient;
   let users: ReturnType<typeof createUserModel>;
   const model = () => createSecurityEventModel(db);
   before(async () => {
-    ({ app, db, redis } = await makeSite({ TRUST_PROXY: 'true', HASH_CONCURRENCY: '64', REFRESH_REUSE_GRACE: '1s' }));
+    ({ app, db } = await makeSite({ TRUST_PROXY: 'true', HASH_CONCURRENCY: '64', REFRESH_REUSE_GRACE: '1s' }));
     users = createUserModel(db);
   });
 
@@ -92,12 +91,13 @@ describe('security activity: one record of what happened, on the account’s pag
   }
   const kindsOf = async (userId: string) => (await recorded(userId)).map((event) => event.kind);
 
-  async function administrator(): Promise<Person> {
+  async function administratorOf(site: App): Promise<Person> {
     const id = uniqueId();
-    await register(app, { id, name: 'Admin' });
+    await register(site, { id, name: 'Admin' });
     await users.setAdmin(id, true);
-    return { id, ...(await login(app, id)) };
+    return { id, ...(await login(site, id)) };
   }
+  const administrator = () => administratorOf(app);
   async function withTotp(): Promise<Person & { secret: string; recoveryCodes: string[] }> {
     const user = await loggedInUser(app);
     const secret = secretOnPage((await page('/user/2fa', user)).text)!;
@@ -281,6 +281,78 @@ describe('security activity: one record of what happened, on the account’s pag
     });
   });
 
+  describe('the kinds of the email address, the reset and the administrators’ account page (a site that sends mail)', () => {
+    let smtp: Smtp;
+    let mailing: App;
+    let stopSender: () => Promise<void>;
+    before(async () => {
+      smtp = await startSmtp();
+      const site = await siteWithMail({ TRUST_PROXY: 'true' }, smtp);
+      mailing = site.app;
+      stopSender = () => site.sender.stop();
+    });
+    after(async () => {
+      await stopSender();
+      await smtp.stop();
+    });
+    const post = (path: string, tokens: Partial<Tokens> = {}) => postTo(mailing, path, cookieHeader(tokens)).set('X-Forwarded-For', '192.0.2.9');
+
+    it('email added (naming it), verified, removed; reset requested (nobody proved who: no "by you"), password reset; none for an unknown id', async () => {
+      const person = await loggedInUser(mailing);
+      const address = `${person.id}@mail.example`;
+      expect((await post('/user/email', person).send({ email: address })).status).to.equal(303);
+      expect((await eventOf(person.id, 'email_added')).detail).to.equal(address);
+      const verify = linkIn((await smtp.waitFor(address, 1))[0], '/user/email/verify');
+      expect((await request(mailing).get(`${verify.pathname}${verify.search}`)).status).to.equal(303);
+      expect((await eventOf(person.id, 'email_verified')).actor).to.deep.equal({ kind: 'self' });
+
+      expect((await post('/user/forgot').send({ login: person.id })).status).to.equal(200);
+      const requested = await eventOf(person.id, 'reset_requested');
+      expect([requested.actor, requested.ip]).to.deep.equal([{ kind: 'self' }, '192.0.2.9']);
+      const reset = linkIn((await smtp.waitFor(address, 2))[1], '/user/reset');
+      const token = reset.searchParams.get('token')!;
+      expect((await post('/user/reset').send({ token, password: 'a brand new passphrase', confirmPassword: 'a brand new passphrase' })).status).to.equal(303);
+      await eventOf(person.id, 'password_reset');
+      const again = await login(mailing, person.id, 'a brand new passphrase');
+      const html = (await request(mailing).get('/user/activity?lang=en').set('Cookie', cookieHeader(again))).text;
+      const requestedRow = /<li class="event event-reset_requested">([\s\S]*?)<\/li>/.exec(html)![1];
+      expect(requestedRow).to.include('192.0.2.9').and.not.include(en('activity.by.self'));
+      expect(html).to.include(`${en('activity.kind.email_added')}</strong> · <span class="event-detail">${address}`);
+
+      expect((await post('/user/email/remove', again).send({})).status).to.equal(303);
+      await eventOf(person.id, 'email_removed');
+
+      const nobody = uniqueId();
+      expect((await post('/user/forgot').send({ login: nobody })).status).to.equal(200);
+      await sleep(300);
+      const [[{ n }]] = await db.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM security_events WHERE account_id = ?', [nobody]);
+      expect(n).to.equal(0);
+    });
+
+    it('a reset link made, the second factor reset, the account deleted by an administrator: on the account’s page and in the audit', async () => {
+      const [admin, person] = [await administratorOf(mailing), await loggedInUser(mailing)];
+      const act = (action: string) => post(`/admin/users/${person.id}/${action}`, admin).send({});
+      expect((await act('reset-link')).status).to.equal(200);
+      expect((await eventOf(person.id, 'reset_link_issued')).actor).to.deep.equal({ kind: 'admin', id: admin.id });
+      expect((await act('reset-second-factor')).status).to.equal(303);
+      expect((await eventOf(person.id, 'second_factor_reset')).actor).to.deep.equal({ kind: 'admin', id: admin.id });
+      const accountPage = (await request(mailing).get(`/admin/users/${person.id}?lang=en`).set('Cookie', cookieHeader(admin))).text;
+      expect(accountPage).to.include(en('activity.kind.second_factor_reset')).and.include(en('activity.kind.reset_link_issued'));
+      expect(accountPage).to.include(en('activity.by.admin', { id: admin.id }));
+
+      expect((await act('delete')).status).to.equal(303);
+      await until(async () => {
+        const audit = (await request(mailing).get('/admin/audit').set('Cookie', cookieHeader(admin))).text;
+        return audit.includes('event-account_deleted') && audit.includes(`>${person.id}</a>`);
+      }, 'the deletion in the audit');
+      const [[{ n }]] = await db.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM security_events WHERE account_id = ? AND actor_kind = ?', [
+        person.id,
+        'admin',
+      ]);
+      expect(n, 'what the administrator did outlives the account').to.equal(3);
+    });
+  });
+
   it('30 parallel failed logins of one account record exactly the failures the site counted (401), none of the refused (429)', async () => {
     const person = await loggedInUser(app);
     const ip = someIp();
@@ -368,7 +440,7 @@ describe('security activity: one record of what happened, on the account’s pag
   describe('retention: ACTIVITY_RETENTION', () => {
     const RETENTION_MS = 1500;
     const events = (logger = createLogger('silent')) =>
-      createSecurityEvents({ model: model(), accountChanges: createAccountChanges(redis, redisKeyPrefix, logger), retentionMs: RETENTION_MS, logger });
+      createSecurityEvents({ model: model(), retentionMs: RETENTION_MS, logger });
 
     it('older events leave the page at once and the table at the clean-up; one instance at a time (a MySQL named lock)', async () => {
       const short = (await makeSite({ ACTIVITY_RETENTION: `${RETENTION_MS}ms` })).app;

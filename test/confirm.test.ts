@@ -123,6 +123,14 @@ describe("confirming it's you: a stolen session cannot change how the account is
         body: () => ({}),
         back: '/admin/users',
       })),
+      { who: owner, path: '/user/email', body: () => ({ email: `${owner.id}@thief.example` }), back: '/user/email' },
+      { who: owner, path: '/user/email/remove', body: () => ({}), back: '/user/email' },
+      ...['reset-link', 'reset-second-factor', 'delete'].map((action) => ({
+        who: admin,
+        path: `/admin/users/${target.id}/${action}`,
+        body: () => ({}),
+        back: `/admin/users/${target.id}`,
+      })),
     ];
     /** Nothing of any of these accounts changed. */
     const unchanged = async () => {
@@ -132,6 +140,7 @@ describe("confirming it's you: a stolen session cannot change how the account is
       expect(await passkeyNames(keyed.id), 'the passkey stays, named as it was').to.deep.equal(['My phone']);
       expect(await passkeyNames(owner.id), 'no passkey added').to.deep.equal([]);
       expect((await users.findById(target.id))!.locked, 'the account stays unlocked').to.equal(false);
+      expect((await users.findById(owner.id))!.email, 'no address proposed').to.equal(null);
       expect(isLoggedIn(await getInfo(app, target)), "the account's session lives").to.equal(true);
     };
     return { owner, totp, keyed, admin, target, secret, requests, unchanged };

@@ -3,7 +3,9 @@ import { randomInt } from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
 import type { Db } from '../src/config/clients.js';
+import { createResetLinks } from '../src/models/resetLinks.js';
 import { createUserModel } from '../src/models/user.js';
+import { newToken, tokenHash } from '../src/utils/tokens.js';
 import {
   cookieHeader,
   expire,
@@ -95,8 +97,11 @@ describe('logins under way while a deletion, a password change or a lock ends th
   }
 });
 
-/** The real pool, except that the first statement `holds` picks waits until `release()`; `reached` says it got there. */
-function holdingOne(db: Db, holds: (sql: string, values: unknown[]) => boolean) {
+/**
+ * The real pool, except that the first statement `holds` picks waits until `release()` (with `method`
+ * `getConnection`: the first transaction it picks); `reached` says it got there.
+ */
+function holdingOne(db: Db, holds: (sql: string, values: unknown[]) => boolean, method: 'execute' | 'getConnection' = 'execute') {
   let arrive!: () => void;
   let release!: () => void;
   const reached = new Promise<void>((resolve) => (arrive = resolve));
@@ -105,8 +110,8 @@ function holdingOne(db: Db, holds: (sql: string, values: unknown[]) => boolean) 
   const pool = new Proxy(db, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
-      if (prop !== 'execute' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-      return async (query: string | { sql: string }, values: unknown[] = []) => {
+      if (prop !== method || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return async (query: string | { sql: string } = '', values: unknown[] = []) => {
         if (armed && holds(typeof query === 'string' ? query : query.sql, values)) {
           armed = false;
           arrive();
@@ -127,10 +132,13 @@ function holdingOne(db: Db, holds: (sql: string, values: unknown[]) => boolean) 
 describe('a login that starts its session while a password change or a deletion waits to be written', function () {
   this.timeout(30_000);
 
-  async function loginDuring(statement: string, event: (app: App, user: Tokens) => PromiseLike<request.Response>) {
+  /** `statement`: the change's write to hold (how its SQL begins); without one, the first transaction begun once the account exists. */
+  async function loginDuring(statement: string | undefined, event: (app: App, user: Tokens & { id: string }) => PromiseLike<request.Response>) {
     const { db } = await testStores();
     let userId = '';
-    const held = holdingOne(db, (sql, values) => sql === statement && values.includes(userId));
+    const held = statement
+      ? holdingOne(db, (sql, values) => sql.startsWith(statement) && values.includes(userId))
+      : holdingOne(db, () => userId !== '', 'getConnection');
     const { app } = await makeSite({ TRUST_PROXY: 'true' }, { db: held.pool });
     const user = await loggedInUser(app);
     userId = user.id;
@@ -152,5 +160,14 @@ describe('a login that starts its session while a password change or a deletion 
     }));
 
   it('a deletion ends it', () =>
-    loginDuring('DELETE FROM users WHERE id = ?', (app, user) => postTo(app, '/user/delete', cookieHeader(user)).send({ password: PASSWORD })));
+    loginDuring('DELETE users, security_events FROM users', (app, user) => postTo(app, '/user/delete', cookieHeader(user)).send({ password: PASSWORD })));
+
+  it('a password reset ends it (its write is a transaction: the link spent, the password set, the mail written)', () =>
+    loginDuring(undefined, async (app, user) => {
+      const { db } = await testStores();
+      const token = newToken();
+      expect(await createResetLinks(db).issue(user.id, tokenHash(token), 60_000)).to.equal(true);
+      const password = 'a brand new passphrase';
+      return postTo(app, '/user/reset').send({ token, password, confirmPassword: password });
+    }));
 });

@@ -83,7 +83,7 @@ describe('pages and endpoints', () => {
       const page = await request(app).get(path);
       for (const [input, id] of inputs(page.text)) {
         expect(page.text, id).to.include(`<label for="${id}">`);
-        expect(input, id).to.match(/autocomplete="(username|current-password|new-password|name)"/);
+        expect(input, id).to.match(/autocomplete="(username|current-password|new-password|name|email)"/);
       }
     }
     const login = await request(app).get('/user/login');

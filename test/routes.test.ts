@@ -49,6 +49,13 @@ const KNOWN_POSTS = [
   '/admin/users/:id/lock',
   '/admin/users/:id/unlock',
   '/admin/users/:id/revoke-sessions',
+  '/user/email',
+  '/user/email/remove',
+  '/user/forgot',
+  '/user/reset',
+  '/admin/users/:id/reset-link',
+  '/admin/users/:id/reset-second-factor',
+  '/admin/users/:id/delete',
 ];
 
 // Every field a form or JSON client of the site may send (the CSRF token aside).
@@ -159,10 +166,11 @@ describe('every POST route, read from the router', function () {
       const csrf = await fetchFormToken(app);
       const user = await account();
       const admin = await account(true);
-      const target = await account();
       const ip = someIp();
-      // Routes one after another, each with fresh logins (a logout or "end other sessions" ends the last route's).
+      // Routes one after another, each with fresh logins (a logout or "end other sessions" ends the last route's) and
+      // an account of its own to act on (a deletion must not take away the page another route's answer links to).
       for (const route of routes) {
+        const target = await account();
         const path = route.replace(/:\w+/g, target.id);
         const cookies: Record<Role, string> = {
           anonymous: '',

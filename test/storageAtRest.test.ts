@@ -12,10 +12,12 @@ describe('storage at rest', () => {
     const secrets = [PASSWORD, user.refreshToken, rotated, ...[user.refreshToken, rotated].map((t) => (jwt.decode(t) as jwt.JwtPayload).jti as string)];
 
     const [rows] = await db.query<RowDataPacket[]>('SELECT * FROM users WHERE id = ?', [user.id]);
+    const [events] = await db.query<RowDataPacket[]>('SELECT * FROM security_events WHERE account_id = ?', [user.id]);
+    // The session, the account's index of sessions, and its devices (what "a new device" compares).
     const keys = await redis.keys(`${redisKeyPrefix}*{${user.id}}*`);
-    expect(keys).to.have.length(2);
-    const stored: unknown[] = [rows];
-    for (const key of keys) stored.push(key, (await redis.type(key)) === 'hash' ? await redis.hGetAll(key) : await redis.zRange(key, 0, -1));
+    expect(keys.map((key) => key.slice(redisKeyPrefix.length).split(':')[0]).sort()).to.deep.equal(['devices', 'session', 'sessions']);
+    const stored: unknown[] = [rows, events];
+    for (const key of keys) stored.push(key, (await redis.type(key)) === 'hash' ? await redis.hGetAll(key) : await redis.zRangeWithScores(key, 0, -1));
     const dump = JSON.stringify(stored);
     for (const secret of secrets) expect(dump).not.to.include(secret);
     // And what Redis does hold is what the contract names: the session, keyed by its sid, with a TTL.

@@ -129,6 +129,7 @@ describe('login reservations (the model)', () => {
       loginFailureWindowMs: 900_000,
       loginIpMaxFailures: 3,
       registerMaxPerIp: 10,
+      resetMaxPerIp: 10,
     });
     const network = someIp();
     const own = await limits.reserveLogin('own_account', network);

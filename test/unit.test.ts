@@ -5,7 +5,9 @@ import { ConfigError, loadConfig } from '../src/config/index.js';
 import { parseDuration } from '../src/utils/duration.js';
 import type { Request } from 'express';
 import { clientNetwork, safeNextPath } from '../src/utils/http.js';
-import { checkRegistration, codePoints } from '../src/utils/inputRules.js';
+import { checkRegistration, codePoints, normalisedEmail } from '../src/utils/inputRules.js';
+import { compose } from '../src/services/mail/compose.js';
+import { createMailSeal } from '../src/services/mail/postOffice.js';
 import { createJwtUtil } from '../src/utils/jwt.js';
 import { createSecondFactorKeys } from '../src/utils/secondFactor.js';
 import { SECRETS } from './helpers/site.js';
@@ -34,6 +36,33 @@ describe('configuration', () => {
     } catch (err) {
       expect((err as ConfigError).problems).to.have.length(4);
     }
+  });
+
+  it('mail: SMTP_URL (smtp:// or smtps://, optional), MAIL_FROM, RESET_TOKEN_TTL (30m), RESET_MAX_PER_IP (10); production warns without SMTP_URL or PUBLIC_ORIGIN', () => {
+    const config = loadConfig({});
+    expect(config.mail).to.deep.equal({ smtpUrl: undefined, from: 'login-page <no-reply@localhost>', fromDomain: 'localhost' });
+    expect(config).to.include({ resetTokenTtlMs: 1_800_000, resetMaxPerIp: 10 });
+    const set = loadConfig({
+      SMTP_URL: 'smtps://u:p@mail.example.com:465',
+      MAIL_FROM: 'Login <login@example.com>',
+      RESET_TOKEN_TTL: '1h',
+      RESET_MAX_PER_IP: '3',
+    });
+    expect(set.mail).to.deep.equal({ smtpUrl: 'smtps://u:p@mail.example.com:465', from: 'Login <login@example.com>', fromDomain: 'example.com' });
+    expect(set).to.include({ resetTokenTtlMs: 3_600_000, resetMaxPerIp: 3 });
+    try {
+      loadConfig({ SMTP_URL: 'http://mail.example.com', MAIL_FROM: 'nobody', RESET_TOKEN_TTL: '30 minutes', RESET_MAX_PER_IP: '0' });
+      expect.fail('should throw');
+    } catch (err) {
+      expect((err as ConfigError).problems).to.have.length(4);
+    }
+    const production = loadConfig({ NODE_ENV: 'production', ...SECRETS });
+    expect(production.warnings.join('\n'))
+      .to.match(/SMTP_URL is not set/)
+      .and.match(/PUBLIC_ORIGIN is not set/);
+    expect(loadConfig({ NODE_ENV: 'production', ...SECRETS, SMTP_URL: 'smtp://mail:25', PUBLIC_ORIGIN: 'https://login.example.com' }).warnings).to.deep.equal(
+      [],
+    );
   });
 
   it('takes REDIS_CLUSTER_NODES as host:port seeds, and refuses anything else', () => {
@@ -203,5 +232,65 @@ describe('TOTP secrets at rest', () => {
     const empty = keys.seal(Buffer.alloc(0), 'alice');
     expect(keys.open(empty, 'alice')).to.deep.equal(Buffer.alloc(0));
     for (const tagBytes of [4, 8, 12]) expect(keys.open(empty.subarray(0, IV_BYTES + tagBytes), 'alice'), `${tagBytes}-byte tag`).to.equal(undefined);
+  });
+});
+
+describe('email addresses and mails', () => {
+  it("normalisedEmail: the contract's rule (at most 254 characters, one @, a dot in the domain), in lower case", () => {
+    expect(normalisedEmail(' Kim.Lee+site@Example.COM ')).to.equal('kim.lee+site@example.com');
+    expect(normalisedEmail('김민준@예시.한국')).to.equal('김민준@예시.한국');
+    expect(normalisedEmail(`${'a'.repeat(242)}@example.com`)).to.have.length(254);
+    for (const bad of [
+      '',
+      'plain',
+      '@example.com',
+      'kim@',
+      'kim@localhost',
+      'kim@@example.com',
+      'a@b@example.com',
+      'kim@example.',
+      'kim@.example.com',
+      'kim@exa..mple.com',
+      'kim lee@example.com',
+      'kim@exam\u0000ple.com',
+      '<kim@example.com>',
+      `${'a'.repeat(243)}@example.com`,
+    ]) {
+      expect(normalisedEmail(bad), JSON.stringify(bad)).to.equal(undefined);
+    }
+  });
+
+  it('compose: text and HTML parts in the letter’s language, the link from its origin, values escaped in HTML', () => {
+    const letter = {
+      kind: 'addressChanging',
+      to: 'old@example.com',
+      lang: 'en',
+      origin: 'https://login.example.com',
+      link: '/user/email',
+      params: { id: 'kim', address: '"<b>"@example.com' },
+    } as const;
+    const mail = compose(letter);
+    expect(mail.subject).to.equal('Your email address is being changed');
+    expect(mail.links).to.deep.equal(['https://login.example.com/user/email']);
+    expect(mail.text).to.include('"<b>"@example.com').and.include('https://login.example.com/user/email').and.include('login.example.com');
+    expect(mail.html).to.include('&#34;&#60;b&#62;&#34;@example.com').and.include('<html lang="en">').and.not.include('<b>');
+    expect(compose({ ...letter, lang: 'ko' }).subject).to.equal('이메일 주소 변경 요청');
+  });
+
+  it('the outbox seal: a payload opens with its Message-ID only, and not under another key', () => {
+    const seal = createMailSeal('a test TOTP encryption key of 32+ characters');
+    const message = compose({
+      kind: 'resetLink',
+      to: 'kim@example.com',
+      lang: 'ko',
+      origin: 'https://login.example.com',
+      link: '/user/reset?token=x',
+      params: { id: 'kim', minutes: 30 },
+    });
+    const sealed = seal.seal(message, '<1@example.com>');
+    expect(sealed.toString('latin1')).not.to.include('token=x');
+    expect(seal.open(sealed, '<1@example.com>')).to.deep.equal(message);
+    expect(seal.open(sealed, '<2@example.com>')).to.equal(undefined);
+    expect(createMailSeal('another TOTP encryption key of 32+ characters').open(sealed, '<1@example.com>')).to.equal(undefined);
   });
 });

@@ -25,6 +25,12 @@ export interface Config {
   stepUpMs: number;
   login: { maxFailures: number; failureWindowMs: number; ipMaxFailures: number };
   registerMaxPerIp: number;
+  /** Where mail goes (unset: each mail is written to the log), who it is from, and the domain of its Message-IDs. */
+  mail: { smtpUrl: string | undefined; from: string; fromDomain: string };
+  /** Lifetime of a mailed password reset link. */
+  resetTokenTtlMs: number;
+  /** Forgotten-password requests per network and hour. */
+  resetMaxPerIp: number;
   /** Password hashes computed at once in this process; more wait in a short queue. */
   hashConcurrency: number;
   /** Worker processes (node:cluster); 1 serves from this process itself. */
@@ -46,6 +52,7 @@ export class ConfigError extends Error {
 
 export const DEFAULT_DATABASE_URL = 'mysql://login_page@127.0.0.1:3306/login_page';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const DEFAULT_MAIL_FROM = 'login-page <no-reply@localhost>';
 const SECRET_NAMES = ['ACCESS_TOKEN_SECRET', 'REFRESH_TOKEN_SECRET', 'COOKIE_SECRET', 'TOTP_ENCRYPTION_KEY'] as const;
 
 type Env = Record<string, string | undefined>;
@@ -105,6 +112,9 @@ export function loadConfig(env: Env = process.env): Config {
       ipMaxFailures: integer('LOGIN_IP_MAX_FAILURES', 100, 1, 1_000_000),
     },
     registerMaxPerIp: integer('REGISTER_MAX_PER_IP', 10, 1, 1_000_000),
+    mail: parseMail(env, problems),
+    resetTokenTtlMs: duration('RESET_TOKEN_TTL', '30m'),
+    resetMaxPerIp: integer('RESET_MAX_PER_IP', 10, 1, 1_000_000),
     hashConcurrency: integer('HASH_CONCURRENCY', 1, 1, 64),
     webConcurrency: integer('WEB_CONCURRENCY', isProduction ? availableParallelism() : 1, 1, 256),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
@@ -119,6 +129,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.stepUpMs <= 0) problems.push('STEP_UP_TTL must be longer than 0');
   if (config.sharedSessionIdleMs < 1000) problems.push('SHARED_SESSION_IDLE_TTL must be at least 1s');
   if (config.activityRetentionMs < 1000) problems.push('ACTIVITY_RETENTION must be at least 1s');
+  if (config.resetTokenTtlMs < 60_000) problems.push('RESET_TOKEN_TTL must be at least 1m');
+  if (isProduction && !config.mail.smtpUrl) warnings.push('SMTP_URL is not set: mails are written to the log, not sent');
+  // Without it a mail's links take the request's Host header, which a client chooses (reset-link poisoning).
+  if (isProduction && !config.publicOrigin) warnings.push("PUBLIC_ORIGIN is not set: links in mails take the request's host name");
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
@@ -137,6 +151,17 @@ function parseOrigin(raw: string | undefined, problems: string[]): string | unde
   if (url && ['http:', 'https:'].includes(url.protocol) && url.pathname === '/' && !url.search && !url.hash && !url.username) return url.origin;
   problems.push('PUBLIC_ORIGIN must be an origin such as https://login.example.com (no path)');
   return undefined;
+}
+
+/** SMTP_URL (`smtp://`, `smtps://`, optional) and MAIL_FROM (`address` or `Name <address>`). */
+function parseMail(env: Env, problems: string[]): Config['mail'] {
+  const smtpUrl = env.SMTP_URL || undefined;
+  if (smtpUrl && !['smtp:', 'smtps:'].includes(safeProtocol(smtpUrl))) problems.push('SMTP_URL must be an smtp:// or smtps:// URL');
+  const from = env.MAIL_FROM || DEFAULT_MAIL_FROM;
+  const address = /^(?:[^<>]*<([^<>\s]+)>|([^<>\s]+))$/.exec(from.trim());
+  const [, domain] = /^[^@\s]+@([^@\s]+)$/.exec(address?.[1] ?? address?.[2] ?? '') ?? [];
+  if (!domain) problems.push('MAIL_FROM must be an address such as no-reply@example.com or "login-page <no-reply@example.com>"');
+  return { smtpUrl, from, fromDomain: domain ?? 'localhost' };
 }
 
 function keyPrefix(raw: string | undefined, problems: string[]): string {

@@ -33,14 +33,25 @@ function detailOf(event: SecurityEvent, t: Translate): string {
     case 'passkey_added':
     case 'passkey_renamed':
     case 'passkey_removed':
+    case 'email_added':
       return detail;
     default:
       return '';
   }
 }
 
+// Anyone may type an id: a failed login or a reset request is not said to be the person's own.
+const UNPROVEN = new Set(['login_failed', 'reset_requested']);
+
+/** Who did it, in words ('' when nobody proved who they were). */
+function whoDid(event: SecurityEvent, t: Translate): string {
+  if (event.actor.kind === 'admin') return t('activity.by.admin', { id: event.actor.id });
+  if (event.actor.kind === 'self' && UNPROVEN.has(event.kind)) return '';
+  return t(`activity.by.${event.actor.kind}` as MessageKey);
+}
+
 export function shownEvent(event: SecurityEvent, t: Translate): ShownEvent {
-  const who = event.actor.kind === 'admin' ? t('activity.by.admin', { id: event.actor.id }) : t(`activity.by.${event.actor.kind}` as MessageKey);
+  const who = whoDid(event, t);
   return {
     kind: event.kind,
     what: t(`activity.kind.${event.kind}` as MessageKey),

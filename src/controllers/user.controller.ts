@@ -3,6 +3,7 @@ import type { SecuritySummaries } from '../services/securitySummaries.js';
 import { shownEvent } from './activityRows.js';
 import type { UserModel } from '../models/user.js';
 import type { AuthService } from '../services/auth.service.js';
+import type { EmailService, MailContext } from '../services/email.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
 import type { Notices } from '../middleware/notice.js';
 import { authEvent } from '../middleware/requestLog.js';
@@ -18,6 +19,8 @@ export function createUserController({
   cookies,
   notices,
   passwords,
+  emails,
+  mailContext,
   summaries,
 }: {
   users: UserModel;
@@ -25,11 +28,18 @@ export function createUserController({
   cookies: AuthCookies;
   notices: Notices;
   passwords: Passwords;
+  /** Registration with an address: the account and the address's link in one transaction. */
+  emails: Pick<EmailService, 'createAccount'>;
+  mailContext: (req: Request, res: Response) => MailContext;
   summaries: SecuritySummaries;
 }) {
   return {
-    /** A failed registration shows the form again with the id and name kept, never the passwords. */
-    registerFormAgain: showFormAgain('register', (req) => ({ id: field(req, 'id').trim().slice(0, 100), name: field(req, 'name').trim().slice(0, 200) })),
+    /** A failed registration shows the form again with the id, name and email kept, never the passwords. */
+    registerFormAgain: showFormAgain('register', (req) => ({
+      id: field(req, 'id').trim().slice(0, 100),
+      name: field(req, 'name').trim().slice(0, 200),
+      email: field(req, 'email').trim().slice(0, 300),
+    })),
 
     /** A failed login shows the form again with the id and the `next` target kept, never the password. */
     loginFormAgain: showFormAgain('login', (req) => ({
@@ -62,8 +72,9 @@ export function createUserController({
     },
 
     async register(req: Request, res: Response) {
-      const { id, name, password } = res.locals.registration!;
-      if (!(await users.create({ id, name, passwordHash: await passwords.hash(password, clientGone(res)) }))) {
+      const { id, name, password, email } = res.locals.registration!;
+      const passwordHash = await passwords.hash(password, clientGone(res));
+      if (!(await emails.createAccount({ id, name, passwordHash }, email, mailContext(req, res)))) {
         const errors: FieldErrors = { id: 'register.idTaken' };
         throw new HttpError(409, 'register.chooseAnotherId', { errors });
       }

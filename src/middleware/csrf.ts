@@ -17,6 +17,16 @@ export function ownOrigins(req: Request, publicOrigin: string | undefined): stri
   return ['https:', 'http:'].map((scheme) => new URL(`${scheme}//${req.host}`).origin);
 }
 
+/** The one origin links to the site take (in mails): PUBLIC_ORIGIN, else the request's own, by the scheme it came with. */
+export function siteOrigin(req: Request, publicOrigin: string | undefined): string {
+  if (publicOrigin) return publicOrigin;
+  try {
+    return new URL(`${req.protocol}://${req.host}`).origin;
+  } catch {
+    throw new HttpError(400, 'error.badRequest'); // a Host header that names no host
+  }
+}
+
 /** True when the browser says the request comes from another site (or an opaque origin). */
 function isCrossSite(req: Request, publicOrigin: string | undefined): boolean {
   if (req.get('sec-fetch-site') === 'cross-site') return true;
@@ -72,7 +82,14 @@ export function createCsrf({ secret, isProduction, publicOrigin }: { secret: str
     next();
   };
 
-  return { sameSiteOnly, requireToken, provideToken, provideSessionToken, ownOrigins: (req: Request) => ownOrigins(req, publicOrigin) };
+  return {
+    sameSiteOnly,
+    requireToken,
+    provideToken,
+    provideSessionToken,
+    ownOrigins: (req: Request) => ownOrigins(req, publicOrigin),
+    siteOrigin: (req: Request) => siteOrigin(req, publicOrigin),
+  };
 }
 
 /**

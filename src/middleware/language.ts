@@ -33,12 +33,12 @@ function switchKeepingQuery(query: string, lang: Lang): LanguageSwitch {
 
 /**
  * Mounted on an area's paths whose posts answer at an address that only takes POST (`/user/2fa/enable`): the page
- * such a post renders links to `page`, the GET page it belongs to, in the other language.
+ * such a post renders links to `page` (or the page it names for the request), the GET page it belongs to, in the other language.
  */
 export const postsBelongTo =
-  (page: string): RequestHandler =>
+  (page: string | ((req: Request) => string)): RequestHandler =>
   (req, res, next) => {
-    if (req.method === 'POST') linkOtherLanguageTo(res, page);
+    if (req.method === 'POST') linkOtherLanguageTo(res, typeof page === 'string' ? page : page(req));
     next();
   };
 

@@ -20,6 +20,13 @@ export const NOTICES = {
   passkeyAdded: { message: 'passkeys.notice.added' },
   passkeyRemoved: { message: 'passkeys.notice.removed' },
   passkeyRenamed: { message: 'passkeys.notice.renamed' },
+  emailLinkSent: { message: 'emailPage.notice.sent' },
+  emailUnchanged: { message: 'emailPage.notice.unchanged' },
+  emailRemoved: { message: 'emailPage.notice.removed' },
+  emailVerified: { message: 'emailPage.notice.verified' },
+  passwordReset: { message: 'reset.done' },
+  secondFactorReset: { message: 'notice.secondFactorReset' },
+  accountDeletedByAdmin: { message: 'notice.accountDeletedByAdmin' },
 } as const satisfies Record<string, Notice>;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -9,7 +9,7 @@ import { deviceKey } from '../utils/device.js';
  * and time are logged: no headers, so no cookie or token can reach the log. On the hot path: no child logger
  * per request, and the line skips the redaction that every other line goes through (it names its few fields).
  */
-export function requestLogger(logger: Logger, securityEvents?: { record(event: NewSecurityEvent): void }): RequestHandler {
+export function requestLogger(logger: Logger, recordEvent?: (event: NewSecurityEvent, req: Request) => void): RequestHandler {
   const accessLog = logger.child({}, { redact: { paths: [] } });
   return (req, res, next) => {
     const started = performance.now();
@@ -17,7 +17,7 @@ export function requestLogger(logger: Logger, securityEvents?: { record(event: N
     res.setHeader('X-Request-Id', id);
     req.id = id;
     req.log = logger;
-    req.securityEvents = securityEvents;
+    req.recordEvent = recordEvent && ((event) => recordEvent(event, req));
     res.once('finish', () => {
       const line = {
         req: { id, method: req.method, path: req.originalUrl.split('?', 1)[0], remoteAddress: req.socket.remoteAddress },
@@ -59,7 +59,16 @@ export type AuthEvent =
   | 'recovery_code.used'
   | 'admin.locked'
   | 'admin.unlocked'
-  | 'admin.sessions_ended';
+  | 'admin.sessions_ended'
+  | 'email.link_sent'
+  | 'email.verified'
+  | 'email.removed'
+  | 'forgot.requested'
+  | 'forgot.throttled'
+  | 'password.reset'
+  | 'admin.reset_link'
+  | 'admin.second_factor_reset'
+  | 'admin.account_deleted';
 
 /** How an auth event reads on the activity page of the account it is about; the others are log lines only. */
 const ACTIVITY: Partial<Record<AuthEvent, ActivityKind>> = {
@@ -82,6 +91,14 @@ const ACTIVITY: Partial<Record<AuthEvent, ActivityKind>> = {
   'admin.locked': 'locked',
   'admin.unlocked': 'unlocked',
   'admin.sessions_ended': 'session_ended',
+  'forgot.requested': 'reset_requested',
+  'password.reset': 'password_reset',
+  'email.link_sent': 'email_added',
+  'email.verified': 'email_verified',
+  'email.removed': 'email_removed',
+  'admin.reset_link': 'reset_link_issued',
+  'admin.second_factor_reset': 'second_factor_reset',
+  'admin.account_deleted': 'account_deleted',
 };
 
 /** What an event's fields say for its activity row: who did it, and a detail (which session, which passkey). */
@@ -109,9 +126,9 @@ export function authEvent(req: Request, event: AuthEvent, fields: EventFields = 
   req.log.info({ reqId: req.id, event, ip: req.ip, ...logged }, event);
   const kind = ACTIVITY[event];
   const account = about ?? fields.user;
-  if (!kind || !account || !req.securityEvents) return;
+  if (!kind || !account || !req.recordEvent) return;
   const userAgent = req.get('user-agent') ?? '';
-  req.securityEvents.record({
+  req.recordEvent({
     kind: kind === 'login' && fields.newDevice ? 'login_new_device' : kind,
     userId: account,
     actor: fields.admin ? { kind: 'admin', id: fields.admin } : fields.bySystem ? { kind: 'system' } : { kind: 'self' },

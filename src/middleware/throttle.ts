@@ -66,3 +66,6 @@ export const createThrottleRegister = (limits: RateLimits): RequestHandler => cr
 /** Passkey login options need no login: a network gets so many a minute. */
 export const createThrottlePasskeyOptions = (limits: RateLimits): RequestHandler =>
   createThrottleByNetwork(limits.passkeyOptionsWaitMs, 'passkey.options_throttled');
+
+/** Forgotten-password requests: RESET_MAX_PER_IP an hour per network (a mail each at most). */
+export const createThrottleForgot = (limits: RateLimits): RequestHandler => createThrottleByNetwork(limits.forgotWaitMs, 'forgot.throttled');

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { HttpError, type FieldErrors } from '../utils/httpError.js';
 import type { MessageKey } from '../utils/i18n.js';
-import { checkNewPassword, checkRegistration, isPlausibleLogin, textField } from '../utils/inputRules.js';
+import { checkNewPassword, checkRegistration, isPlausibleLogin, normalisedEmail, textField } from '../utils/inputRules.js';
 
 /** A text field of the posted form ('' when missing or not text); every handler reads the form's text through it. */
 export const field = (req: Request, name: string): string => textField(req.body, name);
@@ -54,3 +54,22 @@ export const validateProof: RequestHandler = (req, res, next) => {
 /** A code form (TOTP or recovery code): an empty code costs no try. */
 export const validateCode: RequestHandler = (req, _res, next) =>
   next(field(req, 'code').trim() ? undefined : invalidAccountForm({ code: 'twoFactor.codeRequired' }));
+
+/** The email page: an address by the input rule, normalised into `res.locals.emailAddress`. */
+export const validateEmail: RequestHandler = (req, res, next) => {
+  const typed = field(req, 'email').trim();
+  const address = typed ? normalisedEmail(typed) : undefined;
+  if (!address) return next(invalid('register.invalid', { email: typed ? 'field.email.invalid' : 'field.email.required' }));
+  res.locals.emailAddress = address;
+  next();
+};
+
+/** "Forgot my password": an id or an address, anything but nothing (whatever it is, the answer is the same). */
+export const validateForgot: RequestHandler = (req, _res, next) =>
+  next(field(req, 'login').trim() ? undefined : invalid('forgot.loginRequired', { login: 'forgot.loginRequired' }));
+
+/** After the reset link was read: a new password by the registration's rules for the link's account. */
+export const validateReset: RequestHandler = (req, res, next) => {
+  const errors = checkNewPassword(req.body, res.locals.resetLink!.userId);
+  next(Object.keys(errors).length > 0 ? invalidAccountForm(errors) : undefined);
+};

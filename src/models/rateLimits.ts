@@ -52,6 +52,7 @@ export interface RateLimitOptions {
   loginFailureWindowMs: number;
   loginIpMaxFailures: number;
   registerMaxPerIp: number;
+  resetMaxPerIp: number;
 }
 
 export type RateLimits = ReturnType<typeof createRateLimits>;
@@ -102,6 +103,9 @@ export function createRateLimits(redis: Redis, options: RateLimitOptions) {
 
     /** Counts a registration attempt; the wait is non-zero once the hour's allowance is spent. */
     registrationWaitMs: perNetwork('register-ip', options.registerMaxPerIp, HOUR_MS),
+
+    /** Counts a forgotten-password request (each may send a mail); the wait is non-zero once the hour's allowance is spent. */
+    forgotWaitMs: perNetwork('forgot-ip', options.resetMaxPerIp, HOUR_MS),
 
     /** Counts a request for passkey login options (anonymous work): at most PASSKEY_OPTIONS_PER_MINUTE. */
     passkeyOptionsWaitMs: perNetwork('passkey-options', PASSKEY_OPTIONS_PER_MINUTE, MINUTE_MS),

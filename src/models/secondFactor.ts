@@ -1,6 +1,7 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Db } from '../config/clients.js';
 import { mysqlCall } from './storeErrors.js';
+import { inTransaction as runInTransaction } from './transaction.js';
 import { changed, statement } from './user.js';
 
 /** An account's second factor as stored: the secret encrypted (utils/secondFactor.ts), never in plain text. */
@@ -16,30 +17,18 @@ interface StateRow extends RowDataPacket {
 
 export type SecondFactorModel = ReturnType<typeof createSecondFactorModel>;
 
-/** The TOTP columns of `users` and the `recovery_codes` table (migrations 003-totp, 005-offered-secret-in-session). */
+/** The TOTP columns of `users` and the `recovery_codes` table (migrations 003-totp, 005-offered-secret-in-session); `removeAll` takes the passkeys too. */
 export function createSecondFactorModel(db: Db) {
   const run = (conn: Db | PoolConnection, sql: string, values: Array<string | number | Buffer | null>) => conn.execute<ResultSetHeader>(statement(sql), values);
 
-  /**
-   * Runs `work` in one transaction: all of it happens, or none. READ COMMITTED takes no gap locks, which would make
-   * parallel changes of other accounts' recovery codes deadlock; each account's are serialised by its row's lock.
-   */
-  async function inTransaction<T>(work: (conn: PoolConnection) => Promise<T>): Promise<T> {
-    return mysqlCall(async () => {
-      const conn = await db.getConnection();
-      try {
-        await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
-        await conn.beginTransaction();
-        const result = await work(conn);
-        await conn.commit();
-        return result;
-      } catch (err) {
-        await conn.rollback().catch(() => undefined);
-        throw err;
-      } finally {
-        conn.release();
-      }
-    });
+  const inTransaction = <T>(work: (conn: PoolConnection) => Promise<T>) => runInTransaction(db, work);
+
+  /** The account's row is locked first: parallel resets then queue on it instead of deadlocking over its recovery codes. */
+  async function dropTotp(conn: PoolConnection, userId: string): Promise<void> {
+    const [[row]] = await conn.execute<RowDataPacket[]>(statement('SELECT pk FROM users WHERE id = ? FOR UPDATE'), [userId]);
+    if (!row) return;
+    await run(conn, 'DELETE FROM recovery_codes WHERE user_pk = ?', [row.pk as number]);
+    await run(conn, 'UPDATE users SET totp_secret = NULL, totp_last_step = NULL WHERE pk = ?', [row.pk as number]);
   }
 
   async function insertCodes(conn: PoolConnection, userId: string, codeHashes: Buffer[]): Promise<void> {
@@ -89,9 +78,14 @@ export function createSecondFactorModel(db: Db) {
 
     /** Turns TOTP off: the secret, the last accepted step and every recovery code go. */
     async disable(userId: string): Promise<void> {
+      await inTransaction((conn) => dropTotp(conn, userId));
+    },
+
+    /** Every second factor of the account goes at once: TOTP with its recovery codes, and its passkeys (an administrator's reset). */
+    async removeAll(userId: string): Promise<void> {
       await inTransaction(async (conn) => {
-        await run(conn, 'DELETE recovery_codes FROM recovery_codes JOIN users ON users.pk = recovery_codes.user_pk WHERE users.id = ?', [userId]);
-        await run(conn, 'UPDATE users SET totp_secret = NULL, totp_last_step = NULL WHERE id = ?', [userId]);
+        await dropTotp(conn, userId);
+        await run(conn, 'DELETE p FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE u.id = ?', [userId]);
       });
     },
 

@@ -90,13 +90,19 @@ export type SecurityEventModel = ReturnType<typeof createSecurityEventModel>;
 /** The `security_events` table (migration 007). */
 export function createSecurityEventModel(db: Db) {
   return {
-    /** One INSERT, named by the account's id (matched without regard to case); false when no account has it. */
+    /**
+     * One INSERT, named by the account's id (matched without regard to case); false when no account has it. A deletion
+     * is recorded after the account went: by the id alone, for the audit.
+     */
     async insert(event: NewSecurityEvent): Promise<boolean> {
       const { kind, userId, actor, ip, userAgent, deviceKey, detail } = event;
-      const sql = `INSERT INTO security_events (user_pk, account_id, kind, ip, user_agent, device_key, actor_kind, actor_id, detail)
-        SELECT pk, id, ?, ?, ?, ?, ?, ?, ? FROM users WHERE id = ?`;
       const actorId = actor.kind === 'admin' ? actor.id.slice(0, 64) : null;
-      const values = [kind, ip.slice(0, 64), userAgent.slice(0, 256), deviceKey.slice(0, 96), actor.kind, actorId, detail?.slice(0, 255) ?? null, userId];
+      const fields = [kind, ip.slice(0, 64), userAgent.slice(0, 256), deviceKey.slice(0, 96), actor.kind, actorId, detail?.slice(0, 255) ?? null];
+      const columns = 'user_pk, account_id, kind, ip, user_agent, device_key, actor_kind, actor_id, detail';
+      const [sql, values] =
+        kind === 'account_deleted'
+          ? [`INSERT INTO security_events (${columns}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)`, [userId, ...fields]]
+          : [`INSERT INTO security_events (${columns}) SELECT pk, id, ?, ?, ?, ?, ?, ?, ? FROM users WHERE id = ?`, [...fields, userId]];
       return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), values)));
     },
 
@@ -123,6 +129,15 @@ export function createSecurityEventModel(db: Db) {
         ORDER BY at DESC, id DESC LIMIT ${count}`;
       const [rows] = await mysqlCall(() => db.execute<EventRow[]>(statement(sql), [userId]));
       return rows.map(eventOf);
+    },
+
+    /** When each of these accounts last logged in (ids as registered; an account without a recorded login is absent). */
+    async lastLoginsOf(userIds: string[]): Promise<Map<string, Date>> {
+      if (userIds.length === 0) return new Map();
+      const sql = `SELECT u.id, (SELECT MAX(e.at) FROM security_events e WHERE e.user_pk = u.pk AND e.kind IN (${LOGINS})) AS at
+        FROM users u WHERE u.id IN (${userIds.map(() => '?').join(', ')})`;
+      const [rows] = await mysqlCall(() => db.execute<RowDataPacket[]>(statement(sql), userIds));
+      return new Map(rows.filter((row) => row.at).map((row) => [String(row.id).toLowerCase(), row.at as Date]));
     },
 
     /** Deletes up to `batch` events older than `before`; how many went. */

@@ -1,6 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { STORE_TIMEOUT_MS, type Db } from '../config/clients.js';
 import { mysqlCall } from './storeErrors.js';
+import type { Sql } from './transaction.js';
 
 export interface User {
   id: string;
@@ -10,6 +11,12 @@ export interface User {
   locked: boolean;
   /** A login needs a TOTP code after the password. */
   hasTotp: boolean;
+  /** The address mail goes to: the verified one, else the one waiting for its link (null: none). */
+  email: string | null;
+  /** Whether `email` is verified (only a verified address gets mail, the verification mail aside). */
+  emailVerified: boolean;
+  /** An address waiting for its link while another one is verified and still in use (null: none). */
+  pendingEmail: string | null;
 }
 
 /** An account as the administrators' list shows it. */
@@ -21,6 +28,11 @@ export interface AccountSummary {
   locked: boolean;
 }
 
+/** An account as its page for administrators shows it. */
+export interface AccountDetails extends AccountSummary, Pick<User, 'email' | 'emailVerified' | 'pendingEmail' | 'hasTotp'> {
+  passkeys: number;
+}
+
 interface UserRow extends RowDataPacket {
   id: string;
   name: string;
@@ -29,6 +41,8 @@ interface UserRow extends RowDataPacket {
   locked_at: Date | null;
   created_at: Date;
   totp_on: number;
+  email: string | null;
+  email_pending: string | null;
   passkeys: number;
 }
 
@@ -39,30 +53,39 @@ export const statement = (sql: string) => ({ sql, timeout: STORE_TIMEOUT_MS });
 
 export type UserModel = ReturnType<typeof createUserModel>;
 
+const ACCOUNT_COLUMNS = 'id, name, password_hash, is_admin, locked_at, totp_secret IS NOT NULL AS totp_on, email, email_pending';
+
+const userOf = (row: UserRow): User => ({
+  id: row.id,
+  name: row.name,
+  passwordHash: row.password_hash,
+  isAdmin: row.is_admin === 1,
+  locked: row.locked_at !== null,
+  hasTotp: row.totp_on === 1,
+  email: row.email ?? row.email_pending,
+  emailVerified: row.email !== null,
+  pendingEmail: row.email === null ? null : row.email_pending,
+});
+
 export function createUserModel(db: Db) {
+  async function findOne(where: string, value: string): Promise<User | undefined> {
+    const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(`SELECT ${ACCOUNT_COLUMNS} FROM users WHERE ${where} = ?`), [value]));
+    return rows[0] && userOf(rows[0]);
+  }
+
   return {
     /** The id column's collation ignores case, so `Alice` finds `alice`. */
-    async findById(id: string): Promise<User | undefined> {
-      const sql = 'SELECT id, name, password_hash, is_admin, locked_at, totp_secret IS NOT NULL AS totp_on FROM users WHERE id = ?';
-      const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [id]));
-      const row = rows[0];
-      return (
-        row && {
-          id: row.id,
-          name: row.name,
-          passwordHash: row.password_hash,
-          isAdmin: row.is_admin === 1,
-          locked: row.locked_at !== null,
-          hasTotp: row.totp_on === 1,
-        }
-      );
-    },
+    findById: (id: string): Promise<User | undefined> => findOne('id', id),
+
+    /** The account a forgotten-password form names: by its id, or by its verified address (normalised); one query either way. */
+    findByLogin: (login: { id: string } | { email: string }): Promise<User | undefined> =>
+      'id' in login ? findOne('id', login.id) : findOne('email', login.email),
 
     /** Returns false when the id is taken (in any case); the unique index decides, so races are safe. */
-    async create(user: { id: string; name: string; passwordHash: string }): Promise<boolean> {
+    async create(user: { id: string; name: string; passwordHash: string }, conn: Sql = db): Promise<boolean> {
       try {
         const values = [user.id, user.name, user.passwordHash];
-        await mysqlCall(() => db.execute<ResultSetHeader>(statement('INSERT INTO users (id, name, password_hash) VALUES (?, ?, ?)'), values));
+        await mysqlCall(() => conn.execute<ResultSetHeader>(statement('INSERT INTO users (id, name, password_hash) VALUES (?, ?, ?)'), values));
         return true;
       } catch (err) {
         if ((err as { errno?: number }).errno === ER_DUP_ENTRY) return false;
@@ -120,6 +143,16 @@ export function createUserModel(db: Db) {
       const sql = `DELETE users, security_events FROM users
         LEFT JOIN security_events ON security_events.user_pk = users.pk AND security_events.actor_kind <> 'admin' WHERE users.id = ?`;
       return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [id])));
+    },
+
+    /** Everything an administrator's page of the account shows that MySQL holds. */
+    async details(id: string): Promise<AccountDetails | undefined> {
+      const sql = `SELECT ${ACCOUNT_COLUMNS}, created_at, (SELECT COUNT(*) FROM passkeys p WHERE p.user_pk = users.pk) AS passkeys FROM users WHERE id = ?`;
+      const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [id]));
+      const row = rows[0];
+      if (!row) return undefined;
+      const { id: accountId, name, isAdmin, locked, hasTotp, email, emailVerified, pendingEmail } = userOf(row);
+      return { id: accountId, name, createdAt: row.created_at, isAdmin, locked, hasTotp, email, emailVerified, pendingEmail, passkeys: Number(row.passkeys) };
     },
 
     /** One page of accounts whose id starts with `prefix`, in id order (a range of the id index, never a full scan). */

@@ -1,39 +1,42 @@
 import { Router, type RequestHandler } from 'express';
-import { createAdminController } from '../controllers/admin.controller.js';
+import { accountPath, createAdminController } from '../controllers/admin.controller.js';
 import { noStore } from '../middleware/headers.js';
 import { requireAdmin, requireLogin } from '../middleware/jwt_auth.js';
-import type { ConfirmationSteps } from '../middleware/confirmed.js';
 import { postsBelongTo } from '../middleware/language.js';
-import type { Notices } from '../middleware/notice.js';
-import type { RefreshSessions } from '../models/refreshSessions.js';
-import type { UserModel } from '../models/user.js';
 import { createAdminService } from '../services/admin.service.js';
-import type { SecurityEvents } from '../services/securityEvents.js';
 import { createAuditController } from '../controllers/audit.controller.js';
+import type { AreaParts } from './areaParts.js';
 
 /** The administrators' area, mounted at /admin: its service, controller and routes. */
-export function adminArea({
-  users,
-  sessions,
-  notices,
-  confirmationSteps,
-  securityEvents,
-  ...web
-}: {
-  users: UserModel;
-  sessions: RefreshSessions;
-  notices: Notices;
-  confirmationSteps: ConfirmationSteps;
-  securityEvents: SecurityEvents;
-  jwtAuth: RequestHandler;
-  readNotice: RequestHandler;
-  formToken: RequestHandler;
-  acceptForm: RequestHandler[];
-}): Router {
-  const service = createAdminService({ users, sessions });
-  const admin = createAdminController({ admin: service, notices });
-  const audit = createAuditController({ securityEvents });
-  return adminRoutes({ admin, audit, isAdmin: service.isAdmin, confirmed: confirmationSteps.requireConfirmed('/admin/users'), ...web });
+export function adminArea(
+  deps: Pick<
+    AreaParts,
+    | 'users'
+    | 'sessions'
+    | 'secondFactor'
+    | 'recovery'
+    | 'accountChanges'
+    | 'securityEvents'
+    | 'notices'
+    | 'confirmationSteps'
+    | 'csrf'
+    | 'jwtAuth'
+    | 'readNotice'
+    | 'formToken'
+    | 'acceptForm'
+  >,
+): Router {
+  const service = createAdminService(deps);
+  const admin = createAdminController({ admin: service, notices: deps.notices, siteOrigin: deps.csrf.siteOrigin, securityEvents: deps.securityEvents });
+  const { requireConfirmed } = deps.confirmationSteps;
+  return adminRoutes({
+    ...deps,
+    admin,
+    audit: createAuditController({ securityEvents: deps.securityEvents }),
+    isAdmin: service.isAdmin,
+    confirmed: requireConfirmed('/admin/users'),
+    confirmedOnAccount: requireConfirmed(accountPath),
+  });
 }
 
 /** Administrators only: jwt_auth, then the flag checked in MySQL on every request (`requireAdmin`). */
@@ -42,6 +45,7 @@ function adminRoutes({
   audit,
   isAdmin,
   confirmed,
+  confirmedOnAccount,
   jwtAuth,
   readNotice,
   formToken,
@@ -50,13 +54,16 @@ function adminRoutes({
   admin: ReturnType<typeof createAdminController>;
   audit: ReturnType<typeof createAuditController>;
   isAdmin: (id: string) => Promise<boolean>;
-  /** Every administrator action needs a confirmed session. */
+  /** Every administrator action needs a confirmed session: from the list, and from an account's page. */
   confirmed: RequestHandler;
+  confirmedOnAccount: RequestHandler;
   jwtAuth: RequestHandler;
   readNotice: RequestHandler;
   formToken: RequestHandler;
   acceptForm: RequestHandler[];
 }): Router {
+  // The actions of an account's page answer there (and link there in the other language).
+  const onAccount = [...acceptForm, confirmedOnAccount, postsBelongTo(accountPath), formToken];
   const router = Router();
   router.use('/users', postsBelongTo('/admin/users'));
   router.use(noStore, jwtAuth, requireLogin, requireAdmin(isAdmin));
@@ -65,5 +72,9 @@ function adminRoutes({
   router.post('/users/:id/lock', acceptForm, confirmed, formToken, admin.lock, admin.pageAgain);
   router.post('/users/:id/unlock', acceptForm, confirmed, formToken, admin.unlock, admin.pageAgain);
   router.post('/users/:id/revoke-sessions', acceptForm, confirmed, formToken, admin.endSessions, admin.pageAgain);
+  router.get('/users/:id', readNotice, formToken, admin.renderAccountPage, admin.accountPageAgain);
+  router.post('/users/:id/reset-link', onAccount, admin.resetLink, admin.accountPageAgain);
+  router.post('/users/:id/reset-second-factor', onAccount, admin.resetSecondFactor, admin.accountPageAgain);
+  router.post('/users/:id/delete', onAccount, admin.deleteAccount, admin.accountPageAgain);
   return router;
 }

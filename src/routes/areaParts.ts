@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Db, Redis } from '../config/clients.js';
 import type { Config } from '../config/index.js';
 import type { ConfirmationSteps } from '../middleware/confirmed.js';
@@ -13,6 +13,9 @@ import type { SecondFactorModel } from '../models/secondFactor.js';
 import type { UserModel } from '../models/user.js';
 import type { WrongCodes } from '../models/wrongCodes.js';
 import type { AuthService } from '../services/auth.service.js';
+import type { EmailService, MailContext } from '../services/email.service.js';
+import type { PostOffice } from '../services/mail/postOffice.js';
+import type { Recovery } from '../services/recovery.service.js';
 import type { SecondFactorCodes } from '../services/codes.service.js';
 import type { Confirmation } from '../services/confirmation.service.js';
 import type { SecurityEvents } from '../services/securityEvents.js';
@@ -56,4 +59,12 @@ export interface AreaParts {
   readNotice: RequestHandler;
   /** Refuses cross-site posts, reads the body (form or JSON, 10 kB) and checks the CSRF token. */
   acceptForm: RequestHandler[];
+  /** Mail, written in the transaction of the change that causes it; the sender delivers it. */
+  mail: PostOffice;
+  /** The account's email address and its verification. */
+  emails: EmailService;
+  /** Reset links (by mail, or from an administrator) and the reset they allow. */
+  recovery: Recovery;
+  /** The language and the origin of the links of a mail this request causes. */
+  mailContext: (req: Request, res: Response) => MailContext;
 }

@@ -1,31 +1,33 @@
 import type { Logger } from 'pino';
-import type { AccountChanges } from '../models/accountChanges.js';
 import type { NewSecurityEvent, SecurityEventModel } from '../models/securityEvents.js';
+import type { Alerts } from './alerts.js';
+import type { MailContext } from './email.service.js';
 
 export const EVENTS_PER_PAGE = 50;
 // The daily clean-up, one instance at a time (a MySQL named lock), in batches that hold no lock for long.
 const RETENTION_EVERY_MS = 86_400_000;
 const RETENTION_LOCK = 'login_page_activity_retention';
 const RETENTION_BATCH = 5_000;
-const LOGINS = new Set(['login', 'login_new_device']);
 
 export type SecurityEvents = ReturnType<typeof createSecurityEvents>;
 
 /**
  * The one record of what happened to accounts (every area records through `record`, which authEvent calls): one
  * INSERT an event, after the answer's work and never in its way. A failure is logged and counted (`lost`), never
- * silent, and fails nothing else. A login recorded makes the account's summary read again (its last login).
+ * silent, and fails nothing else. (The info page's "login before this one" skips this session's own row, so it
+ * is right whether or not that row was written when the summary was read: no announcement is needed.)
  */
 export function createSecurityEvents({
   model,
-  accountChanges,
   retentionMs,
   logger,
+  alerts,
 }: {
   model: SecurityEventModel;
-  accountChanges: AccountChanges;
   retentionMs: number;
   logger: Logger;
+  /** Mails the person of the events they are told of. */
+  alerts?: Alerts;
 }) {
   let lost = 0;
   const since = () => new Date(Date.now() - retentionMs);
@@ -44,10 +46,16 @@ export function createSecurityEvents({
   }
 
   return {
-    record(event: NewSecurityEvent): void {
+    /** Records the event; with the request's language and origin, an alert goes too when it is one of theirs. */
+    record(event: NewSecurityEvent, context?: MailContext): void {
       model.insert(event).then(
-        async (written) => {
-          if (written && LOGINS.has(event.kind)) await accountChanges.announce(event.userId);
+        (written) => {
+          if (!written) return;
+          if (alerts && context) {
+            alerts
+              .send(event, context)
+              .catch((err: Error) => logger.error({ err: { message: err.message }, kind: event.kind }, 'a security alert could not be written'));
+          }
         },
         (err: Error) => {
           lost++;
@@ -68,6 +76,8 @@ export function createSecurityEvents({
     audit: (page: number) => model.audit({ page, pageSize: EVENTS_PER_PAGE }),
 
     latestLogins: (userId: string, count: number) => model.latestLogins(userId, count),
+
+    lastLoginsOf: (userIds: string[]) => model.lastLoginsOf(userIds),
 
     prune,
 

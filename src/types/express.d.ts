@@ -6,6 +6,7 @@ import type { SettleAttempt } from '../models/rateLimits.js';
 import type { WaitingLogin, WaitingLoginRef } from '../models/waitingLogins.js';
 import type { TwoFactorPage } from '../services/twoFactor.service.js';
 import type { ConfirmPage } from '../controllers/confirm.controller.js';
+import type { EmailPage } from '../controllers/email.controller.js';
 import type { SecuritySummary } from '../services/securitySummaries.js';
 import type { Registration } from '../utils/inputRules.js';
 import type { Lang, MessageKey, Params, Translate } from '../utils/i18n.js';
@@ -18,7 +19,7 @@ declare global {
       id: string;
       log: Logger;
       /** Where authEvent records what happened to accounts (services/securityEvents.ts). */
-      securityEvents: { record(event: NewSecurityEvent): void } | undefined;
+      recordEvent: ((event: NewSecurityEvent) => void) | undefined;
     }
     interface Locals {
       user?: AuthUser;
@@ -53,6 +54,12 @@ declare global {
       asksCode?: boolean;
       /** What the confirm page offers this account, and for how many minutes a confirmation holds. */
       confirmPage?: ConfirmPage;
+      /** The address the email page's form gave, normalised. */
+      emailAddress?: string;
+      /** What the email page shows (also when its form is shown again). */
+      emailPage?: EmailPage;
+      /** The reset link this request carries (good when read) and the account it resets. */
+      resetLink?: { token: string; userId: string };
     }
   }
 }

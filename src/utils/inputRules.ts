@@ -6,6 +6,7 @@ export const ID_PATTERN = /^[A-Za-z0-9_]{4,20}$/;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 128;
 export const NAME_MAX = 50;
+export const EMAIL_MAX = 254;
 // Control, format (bidi marks, zero-width spaces, soft hyphen...), line and paragraph separators, surrogate,
 // private-use and unassigned code points. Zero-width (non-)joiners stay where emoji sequences and some scripts
 // need them: between two visible characters.
@@ -34,6 +35,8 @@ export interface Registration {
   id: string;
   name: string;
   password: string;
+  /** The optional address, normalised (checkEmail). */
+  email?: string | undefined;
 }
 
 /** Checks a registration form; `values` holds what may be shown again (never the passwords). */
@@ -41,14 +44,33 @@ export function checkRegistration(body: Record<string, unknown>): { registration
   const id = textField(body, 'id').trim();
   const name = textField(body, 'name').trim().normalize('NFC');
   const password = textField(body, 'password');
+  const typedEmail = textField(body, 'email').trim();
   const errors: FieldErrors = {};
 
   if (!ID_PATTERN.test(id)) errors.id = 'register.idInvalid';
   const nameProblem = checkName(name);
   if (nameProblem) errors.name = nameProblem;
   Object.assign(errors, checkNewPassword(body, id));
+  const email = typedEmail ? normalisedEmail(typedEmail) : undefined;
+  if (typedEmail && !email) errors.email = 'field.email.invalid';
 
-  return { registration: { id, name, password }, values: { id: id.slice(0, 100), name: name.slice(0, 200) }, errors };
+  return { registration: { id, name, password, email }, values: { id: id.slice(0, 100), name: name.slice(0, 200), email: typedEmail.slice(0, 300) }, errors };
+}
+
+// Anything a reader would not see, or that no mailbox name has: spaces, controls, angle brackets, commas.
+const NOT_IN_AN_ADDRESS = /[\s\p{Cc}\p{Cf}<>,;"]/u;
+
+/**
+ * An email address by the contract's rule (at most 254 characters, one `@`, a dot inside the domain), in the form
+ * it is stored and compared in: NFC and lower case, so that `Kim@Example.com` and `kim@example.com` are one address.
+ * Undefined when it breaks the rule.
+ */
+export function normalisedEmail(typed: string): string | undefined {
+  const address = typed.trim().normalize('NFC').toLowerCase();
+  const [local, domain, ...more] = address.split('@');
+  if (more.length > 0 || !local || !domain || codePoints(address) > EMAIL_MAX || NOT_IN_AN_ADDRESS.test(address)) return undefined;
+  const labels = domain.split('.');
+  return labels.length >= 2 && labels.every((label) => label !== '') ? address : undefined;
 }
 
 /** A name (an account's, a passkey's), trimmed and NFC-normalised: 1–50 code points that show something. */

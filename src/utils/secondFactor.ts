@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, randomInt, type KeyObject } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
+import { deriveKey, open, seal } from './sealed.js';
 
 /** RFC 6238 as every authenticator app reads it: SHA-1, 6 digits, 30 s, and one step of clock drift either way. */
 const TOTP_PARAMS = { algorithm: 'SHA1', digits: 6, period: 30 } as const;
@@ -7,10 +8,6 @@ const DRIFT_STEPS = 1;
 export const TOTP_ISSUER = 'login-page';
 export const RECOVERY_CODE_COUNT = 10;
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-// Pinned on both sides: without it a decipher accepts a truncated tag (4 bytes are forged in 2^32 tries).
-const GCM = { authTagLength: TAG_BYTES };
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const RECOVERY_CODE_CHARS = 10; // 50 bits each: a keyed hash is enough, no slow hash needed
 
@@ -54,33 +51,19 @@ export type SecondFactorKeys = ReturnType<typeof createSecondFactorKeys>;
  * the other keys the recovery codes' hashes.
  */
 export function createSecondFactorKeys(masterKey: string) {
-  const derive = (purpose: string): KeyObject => createSecretKey(Buffer.from(hkdfSync('sha256', masterKey, '', `login-page ${purpose}`, 32)));
-  const encryption = derive('totp secret encryption');
-  const recovery = derive('recovery code hash');
+  const encryption = deriveKey(masterKey, 'totp secret encryption');
+  const recovery = deriveKey(masterKey, 'recovery code hash');
   const accountData = (accountId: string) => Buffer.from(`totp:${accountId.toLowerCase()}`);
 
   return {
     /** IV, tag and ciphertext in one value. */
-    seal(key: Buffer, accountId: string): Buffer {
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', encryption, iv, GCM).setAAD(accountData(accountId));
-      const sealed = Buffer.concat([cipher.update(key), cipher.final()]);
-      return Buffer.concat([iv, cipher.getAuthTag(), sealed]);
-    },
+    seal: (key: Buffer, accountId: string): Buffer => seal(encryption, key, accountData(accountId)),
 
     /**
      * The key, or undefined when the value was changed, belongs to another account (a secret moved to another
      * account's row matches no code there) or was sealed under another TOTP_ENCRYPTION_KEY.
      */
-    open(stored: Buffer, accountId: string): Buffer | undefined {
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', encryption, stored.subarray(0, IV_BYTES), GCM).setAAD(accountData(accountId));
-        decipher.setAuthTag(stored.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-        return Buffer.concat([decipher.update(stored.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
-      } catch {
-        return undefined;
-      }
-    },
+    open: (stored: Buffer, accountId: string): Buffer | undefined => open(encryption, stored, accountData(accountId)),
 
     /** HMAC-SHA256 of the account and the code: equal codes of two accounts hash differently. */
     hashRecoveryCode: (accountId: string, code: string): Buffer => createHmac('sha256', recovery).update(`${accountId.toLowerCase()}:${code}`).digest(),

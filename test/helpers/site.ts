@@ -4,7 +4,7 @@ import request from 'supertest';
 import type { Response } from 'supertest';
 import { expect } from 'chai';
 import type { Logger } from 'pino';
-import { createApp } from '../../app.js';
+import { createApp, type AppDeps } from '../../app.js';
 import type { Db, Redis, RedisClient, Subscriber } from '../../src/config/clients.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { translators } from '../../src/config/locales.js';
@@ -20,23 +20,25 @@ export const SECRETS = {
 };
 
 // Every test request comes from one IP: the per-IP limits are raised unless a test sets them.
-const LOOSE_LIMITS = { REGISTER_MAX_PER_IP: '1000000', LOGIN_IP_MAX_FAILURES: '1000000' };
+const LOOSE_LIMITS = { REGISTER_MAX_PER_IP: '1000000', LOGIN_IP_MAX_FAILURES: '1000000', RESET_MAX_PER_IP: '1000000' };
 
 export type App = ReturnType<typeof createApp>;
 
 /**
  * A site on the run's real stores (or those given, e.g. a cluster), listening on a connection of its own unless one
  * is given; `env` takes the contract's variables (e.g. REFRESH_REUSE_GRACE). Resolves once its ended-session
- * listener is live, as a deployment waits for /readyz (at once while its Redis is down).
+ * listener is live, as a deployment waits for /readyz (at once while its Redis is down). It runs no mail sender: a
+ * test of delivery starts one (helpers/mail.ts) and passes its nudge.
  */
 export async function makeSite<R extends Redis = RedisClient>(
   env: Record<string, string> = {},
   stores: Partial<{ db: Db; redis: R; subscriber: Subscriber }> = {},
   logger?: Logger,
+  { nudgeMail }: Pick<AppDeps, 'nudgeMail'> = {},
 ) {
   const config: Config = { ...loadConfig({ ...SECRETS, ...LOOSE_LIMITS, ...env }), redisKeyPrefix };
   const { db, redis } = { ...(await testStores()), ...stores };
-  const app = createApp({ config, db, redis, subscriber: stores.subscriber ?? testSubscriber(), logger });
+  const app = createApp({ config, db, redis, subscriber: stores.subscriber ?? testSubscriber(), logger, nudgeMail });
   await untilListening(app);
   formTokens.set(app, await fetchFormToken(app));
   return { app, config, db, redis };
