@@ -439,8 +439,7 @@ describe('security activity: one record of what happened, on the account’s pag
 
   describe('retention: ACTIVITY_RETENTION', () => {
     const RETENTION_MS = 1500;
-    const events = (logger = createLogger('silent')) =>
-      createSecurityEvents({ model: model(), retentionMs: RETENTION_MS, logger });
+    const events = (logger = createLogger('silent')) => createSecurityEvents({ model: model(), retentionMs: RETENTION_MS, logger });
 
     it('older events leave the page at once and the table at the clean-up; one instance at a time (a MySQL named lock)', async () => {
       const short = (await makeSite({ ACTIVITY_RETENTION: `${RETENTION_MS}ms` })).app;
