@@ -29,6 +29,7 @@ import {
   type Tokens,
 } from './helpers/site.js';
 import { redisKeyPrefix, testStores } from './helpers/stores.js';
+import { until } from './helpers/until.js';
 
 describe('administrators', function () {
   this.timeout(30_000);
@@ -85,6 +86,8 @@ describe('administrators', function () {
       Array.from({ length: 52 }, (_, i) => users.create({ id: `${prefix}_${String(i + 1).padStart(2, '0')}`, name: `Name ${i + 1}`, passwordHash })),
     );
     await login(app, `${prefix}_00`);
+    // Its login is recorded after the answer; the list reads the record.
+    await until(async () => (await usersPage(admin, `?q=${prefix}_00`)).text.match(/<time datetime=/g)?.length === 2, 'the last login in the list');
     const first = await usersPage(admin, `?q=${prefix}`);
     expect(first.status).to.equal(200);
     expect(first.headers['cache-control']).to.equal('no-store');
@@ -96,6 +99,9 @@ describe('administrators', function () {
       .to.include('Name 0')
       .and.to.match(/<td>1<\/td>/)
       .and.to.match(/\d{4}-\d\d-\d\d/);
+    expect(row.match(/<time datetime=/g), 'registered, and the last login').to.have.length(2);
+    const never = /<th scope="row">p\w+_01<\/th>([\s\S]*?)<\/tr>/.exec(first.text)![1];
+    expect(never, 'never logged in: a dash').to.include('<td>—</td>');
     const second = await usersPage(admin, `?q=${prefix}&page=2`);
     expect(second.text.match(/<th scope="row">/g)).to.have.length(3);
     expect(second.text).to.not.include('page=3');
