@@ -174,7 +174,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
   app.locals.sharedHours = Math.max(1, Math.round(config.sharedSessionIdleMs / 3_600_000));
 
   app.use(
-    requestLogger(logger, (event, req) => securityEvents.record(event, mailContext(req, req.res!))),
+    requestLogger(logger, (event, req, asChecked) => securityEvents.record(event, mailContext(req, req.res!), asChecked)),
     securityHeaders(config.isProduction),
   );
   // Before anything that may answer with a page, error pages included.

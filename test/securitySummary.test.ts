@@ -4,7 +4,7 @@ import { Secret, TOTP } from 'otpauth';
 import request from 'supertest';
 import { createPasskeyModel } from '../src/models/passkeys.js';
 import { en, ko } from './helpers/i18n.js';
-import { cookieHeader, getInfo, loggedInUser, login, makeSite, postTo, type App, type Tokens } from './helpers/site.js';
+import { cookieHeader, getInfo, loggedInUser, login, makeSite, PASSWORD, postTo, setCookies, type App, type Tokens } from './helpers/site.js';
 import { redisKeyPrefix, testStores } from './helpers/stores.js';
 import { until } from './helpers/until.js';
 
@@ -69,5 +69,58 @@ describe("the info page's security summary (kept per account in memory, kept tru
     expect((await summary(b, user))['/user/passkeys'], 'kept: nobody announced them').to.equal(ko('security.passkeys', { count: 0 }));
     expect((await postTo(a, '/user/passkeys/remove', cookieHeader(user)).send({ credentialId: ids[0] })).status).to.equal(303);
     await until(async () => (await summary(b, user))['/user/passkeys'] === ko('security.passkeys', { count: 1 }), 'B sees the passkey removed', 1000);
+  });
+});
+
+describe('the info page kept in memory where views are cached (production): per session and language, while it shows the same', function () {
+  this.timeout(30_000);
+  let app: App;
+  let renders = 0;
+  before(async () => {
+    app = (await makeSite()).app;
+    app.enable('view cache');
+    // res.render goes through app.render: counting its calls tells a kept page from a rendered one.
+    const render = app.render.bind(app);
+    app.render = (...args: Parameters<typeof render>) => (renders++, render(...args));
+  });
+  const renderedBy = async <T>(request: () => Promise<T>) => {
+    const before = renders;
+    const res = await request();
+    return { res, rendered: renders - before };
+  };
+
+  it('sends the same bytes and headers again without rendering, and renders anew for a change, a notice, a query, another language or session', async () => {
+    const user = await loggedInUser(app);
+    const first = await renderedBy(() => getInfo(app, user));
+    const again = await renderedBy(() => getInfo(app, user));
+    expect([first.rendered, again.rendered]).to.deep.equal([1, 0]);
+    expect(again.res.text).to.equal(first.res.text);
+    const headers = (res: request.Response) =>
+      Object.fromEntries(Object.entries(res.headers).filter(([name]) => !['date', 'x-request-id', 'set-cookie'].includes(name)));
+    expect(headers(again.res)).to.deep.equal(headers(first.res));
+    expect(again.res.headers['content-type']).to.equal('text/html; charset=utf-8');
+
+    // Another language, a query, another session of the same account: each renders its own.
+    expect((await renderedBy(() => getInfo(app, user).set('Cookie', `${cookieHeader(user)}; lang=en`))).rendered).to.equal(1);
+    expect((await renderedBy(() => getInfo(app, user).query({ from: 'mail' }))).rendered).to.equal(1);
+    const phone = await login(app, user.id);
+    const onPhone = await renderedBy(() => getInfo(app, phone));
+    expect(onPhone.rendered).to.equal(1);
+    expect(summaryOn(onPhone.res.text)['/user/sessions']).to.equal(ko('security.sessions', { count: 2 }));
+    // The login changed the summary: the first session's page shows 2 sessions now, rendered again.
+    await until(async () => summaryOn((await getInfo(app, user)).text)['/user/sessions'] === ko('security.sessions', { count: 2 }), 'the new count', 1000);
+
+    // A notice is shown once: that page is rendered, and the next one without it too (the kept page showed none).
+    const changed = await postTo(app, '/user/password', cookieHeader(user))
+      .type('form')
+      .send({ currentPassword: PASSWORD, password: 'a new password, long enough', confirmPassword: 'a new password, long enough' });
+    expect(changed.status, changed.text).to.equal(303);
+    const tokens = { accessToken: setCookies(changed).accessToken.value, refreshToken: setCookies(changed).refreshToken.value };
+    const notice = setCookies(changed).notice;
+    const withNotice = await renderedBy(() => getInfo(app, tokens).set('Cookie', `${cookieHeader(tokens)}; notice=${notice.value}`));
+    expect(withNotice.res.text).to.include(ko('password.changed'));
+    expect(withNotice.rendered).to.equal(1);
+    const after = await renderedBy(() => getInfo(app, tokens));
+    expect(after.res.text).not.to.include(ko('password.changed'));
   });
 });

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import request from 'supertest';
-import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, makeSite, type App } from './helpers/site.js';
+import type { RowDataPacket } from 'mysql2/promise';
+import { cookieHeader, expire, getInfo, isLoggedIn, loggedInUser, login, makeSite, type App } from './helpers/site.js';
 import { startPrivateRedis } from './helpers/privateRedis.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
 import { until } from './helpers/until.js';
@@ -73,6 +74,22 @@ describe('store traffic of jwt_auth (private redis-server, counted by MONITOR, t
       await listening.close();
       await proxy.close();
     }
+  });
+
+  it('a password login from a known device costs 2 MySQL statements (the account read; its activity row written while the account is as checked) and 3 Redis commands', async () => {
+    const user = await loggedInUser(app);
+    await login(app, user.id); // the device is known from now on: no alert, which would read the account's address
+    await sleep(200); // the first login's alert check (it reads the account, after the answer) is done
+    const queriesBefore = queries;
+    const commands = await sent.during(() => login(app, user.id));
+    expect(queries - queriesBefore, 'MySQL statements').to.equal(2);
+    expect(commands.commands.filter((command) => !command.byScript).length, 'Redis commands sent').to.equal(3);
+    const { db } = await testStores();
+    const [rows] = await db.query<RowDataPacket[]>(
+      "SELECT COUNT(*) AS logins FROM security_events JOIN users ON users.pk = security_events.user_pk WHERE users.id = ? AND kind LIKE 'login%'",
+      [user.id],
+    );
+    expect(rows[0].logins, 'every login recorded').to.equal(3);
   });
 
   it('a refresh (case 3) costs one Redis round trip (one EVALSHA) and no MySQL query', async () => {

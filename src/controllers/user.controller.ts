@@ -6,12 +6,16 @@ import type { AuthService } from '../services/auth.service.js';
 import type { EmailService, MailContext } from '../services/email.service.js';
 import type { AuthCookies } from '../utils/authCookies.js';
 import type { Notices } from '../middleware/notice.js';
-import { authEvent } from '../middleware/requestLog.js';
+import { activityOf, authEvent, logEvent } from '../middleware/requestLog.js';
 import { HttpError, type FieldErrors } from '../utils/httpError.js';
 import { clientGone, loginClientOf, safeNextPath, succeed } from '../utils/http.js';
 import type { Passwords } from '../utils/password.js';
 import { showFormAgain } from '../middleware/errors.js';
+import { createKeptPages } from '../middleware/keptPages.js';
 import { field } from '../middleware/validate.js';
+
+// Kept info pages (about 10 kB each), one per session and language, across the sessions active lately.
+const KEPT_INFO_PAGES = 1_000;
 
 export function createUserController({
   users,
@@ -33,6 +37,7 @@ export function createUserController({
   mailContext: (req: Request, res: Response) => MailContext;
   summaries: SecuritySummaries;
 }) {
+  const infoPages = createKeptPages(KEPT_INFO_PAGES);
   return {
     /** A failed registration shows the form again with the id, name and email kept, never the passwords. */
     registerFormAgain: showFormAgain('register', (req) => ({
@@ -64,11 +69,16 @@ export function createUserController({
       void summary.then((read) => ((res.locals.security = read), next()));
     },
 
-    renderInfoPage(_req: Request, res: Response) {
-      const { user, security, t } = res.locals;
+    renderInfoPage(req: Request, res: Response, next: NextFunction) {
+      const { user, security, t, lang, csrfToken, notice, langSwitch } = res.locals;
       // The last login before this session's own (the summary keeps the latest two, each naming its session).
       const previous = user && security?.latestLogins.find((login) => login.detail !== user.sid);
-      res.render('info', { previousLogin: previous && shownEvent(previous, t) });
+      // The hot path: a session's page in a language, with no notice and no query, is the same bytes while its summary
+      // and logout token are; only such a page is kept, and only where views are cached (production).
+      const keepable = user && security && !notice && !req.url.includes('?') && req.app.enabled('view cache');
+      const keep = keepable ? `${lang} ${user.sid}` : undefined;
+      const shows = [user?.id, user?.name, user?.isAdmin, security, csrfToken, langSwitch];
+      infoPages(res, next, 'info', { previousLogin: previous && shownEvent(previous, t) }, keep, shows);
     },
 
     async register(req: Request, res: Response) {
@@ -86,10 +96,18 @@ export function createUserController({
     async login(req: Request, res: Response) {
       const account = res.locals.account!;
       if (account.locked) throw new HttpError(403, 'login.locked');
-      const started = auth.startSession(account, cookies.read(req), loginClientOf(req), () => users.unchanged(account));
+      const fieldsOf = ({ sid, newDevice }: { sid: string; newDevice?: boolean }) => ({ user: account.id, sid, newDevice, detail: sid });
+      // One statement for two: the login's activity row is written only while the account is as its password was
+      // checked (else this session ends again). Were it not written (MySQL refusing it), the account is asked.
+      const stillValid = async (session: { sid: string; newDevice: boolean }) => {
+        const activity = activityOf(req, 'login.ok', fieldsOf(session));
+        const written = activity && (await req.recordEvent!(activity, account));
+        return written ?? users.unchanged(account);
+      };
+      const started = auth.startSession(account, cookies.read(req), loginClientOf(req), stillValid);
       const [issued] = await Promise.all([started, res.locals.loginReleased]);
       cookies.set(res, issued);
-      authEvent(req, 'login.ok', { user: issued.user.id, sid: issued.user.sid, newDevice: issued.newDevice, detail: issued.user.sid });
+      logEvent(req, 'login.ok', fieldsOf({ sid: issued.user.sid, newDevice: issued.newDevice }));
       succeed(req, res, safeNextPath(field(req, 'next')) ?? '/user/info');
     },
 

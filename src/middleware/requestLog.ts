@@ -1,15 +1,18 @@
 import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import type { ActivityKind, NewSecurityEvent } from '../models/securityEvents.js';
+import type { AccountAsChecked, ActivityKind, NewSecurityEvent } from '../models/securityEvents.js';
 import { deviceKey } from '../utils/device.js';
+
+/** Writes an event to the security activity (services/securityEvents.ts): whether it was written, undefined on failure. */
+export type RecordEvent = (event: NewSecurityEvent, req: Request, asChecked?: AccountAsChecked) => Promise<boolean | undefined>;
 
 /**
  * One JSON line per request with a request id (also sent as X-Request-Id). Only method, path, address, status
  * and time are logged: no headers, so no cookie or token can reach the log. On the hot path: no child logger
  * per request, and the line skips the redaction that every other line goes through (it names its few fields).
  */
-export function requestLogger(logger: Logger, recordEvent?: (event: NewSecurityEvent, req: Request) => void): RequestHandler {
+export function requestLogger(logger: Logger, recordEvent?: RecordEvent): RequestHandler {
   const accessLog = logger.child({}, { redact: { paths: [] } });
   return (req, res, next) => {
     const started = performance.now();
@@ -17,7 +20,7 @@ export function requestLogger(logger: Logger, recordEvent?: (event: NewSecurityE
     res.setHeader('X-Request-Id', id);
     req.id = id;
     req.log = logger;
-    req.recordEvent = recordEvent && ((event) => recordEvent(event, req));
+    req.recordEvent = recordEvent && ((event, asChecked) => recordEvent(event, req, asChecked));
     res.once('finish', () => {
       const line = {
         req: { id, method: req.method, path: req.originalUrl.split('?', 1)[0], remoteAddress: req.socket.remoteAddress },
@@ -122,21 +125,33 @@ export interface EventFields {
  * of an event whose log line must not (a failed login's typed id, which may be a password).
  */
 export function authEvent(req: Request, event: AuthEvent, fields: EventFields = {}, about?: string): void {
-  const { detail, ...logged } = fields;
+  logEvent(req, event, fields);
+  const activity = activityOf(req, event, fields, about);
+  if (activity) void req.recordEvent!(activity);
+}
+
+/** The event's log line alone (a login writes its activity row with its own check: controllers/user.controller.ts). */
+export function logEvent(req: Request, event: AuthEvent, fields: EventFields = {}): void {
+  const logged = { ...fields };
+  delete logged.detail; // the activity page's, not the log's
   req.log.info({ reqId: req.id, event, ip: req.ip, ...logged }, event);
+}
+
+/** The activity row an event makes for the account it is about, if it is one of the activity's kinds (and recorded here). */
+export function activityOf(req: Request, event: AuthEvent, fields: EventFields = {}, about?: string): NewSecurityEvent | undefined {
   const kind = ACTIVITY[event];
   const account = about ?? fields.user;
-  if (!kind || !account || !req.recordEvent) return;
+  if (!kind || !account || !req.recordEvent) return undefined;
   const userAgent = req.get('user-agent') ?? '';
-  req.recordEvent({
+  return {
     kind: kind === 'login' && fields.newDevice ? 'login_new_device' : kind,
     userId: account,
     actor: fields.admin ? { kind: 'admin', id: fields.admin } : fields.bySystem ? { kind: 'system' } : { kind: 'self' },
     ip: req.ip ?? '',
     userAgent,
     deviceKey: deviceKey(userAgent),
-    detail,
-  });
+    detail: fields.detail,
+  };
 }
 
 /** Names an attempted id in the logs without its text (people type passwords into the id box). */

@@ -1,7 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Db } from '../config/clients.js';
 import { mysqlCall } from './storeErrors.js';
-import { changed, statement } from './user.js';
+import { changed, statement, type User } from './user.js';
 
 /** What happened to an account, as its activity page names it. */
 export const ACTIVITY_KINDS = [
@@ -87,22 +87,32 @@ const COLUMNS = 'kind, at, ip, user_agent, actor_kind, actor_id, detail, account
 
 export type SecurityEventModel = ReturnType<typeof createSecurityEventModel>;
 
+/** An account as a login checked it: the event is written only while it still is so. */
+export type AccountAsChecked = Pick<User, 'passwordHash' | 'hasTotp'>;
+
 /** The `security_events` table (migration 007). */
 export function createSecurityEventModel(db: Db) {
   return {
     /**
-     * One INSERT, named by the account's id (matched without regard to case); false when no account has it. A deletion
-     * is recorded after the account went: by the id alone, for the audit.
+     * One INSERT, named by the account's id (matched without regard to case); false when no account has it, or, with
+     * `asChecked`, when the account is no longer so (its password, unlocked, TOTP on or off). A deletion is recorded
+     * after the account went: by the id alone, for the audit.
      */
-    async insert(event: NewSecurityEvent): Promise<boolean> {
+    async insert(event: NewSecurityEvent, asChecked?: AccountAsChecked): Promise<boolean> {
       const { kind, userId, actor, ip, userAgent, deviceKey, detail } = event;
       const actorId = actor.kind === 'admin' ? actor.id.slice(0, 64) : null;
       const fields = [kind, ip.slice(0, 64), userAgent.slice(0, 256), deviceKey.slice(0, 96), actor.kind, actorId, detail?.slice(0, 255) ?? null];
       const columns = 'user_pk, account_id, kind, ip, user_agent, device_key, actor_kind, actor_id, detail';
+      const fromAccount = `INSERT INTO security_events (${columns}) SELECT pk, id, ?, ?, ?, ?, ?, ?, ? FROM users WHERE id = ?`;
       const [sql, values] =
         kind === 'account_deleted'
           ? [`INSERT INTO security_events (${columns}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)`, [userId, ...fields]]
-          : [`INSERT INTO security_events (${columns}) SELECT pk, id, ?, ?, ?, ?, ?, ?, ? FROM users WHERE id = ?`, [...fields, userId]];
+          : asChecked
+            ? [
+                `${fromAccount} AND password_hash = ? AND locked_at IS NULL AND (totp_secret IS NOT NULL) = ?`,
+                [...fields, userId, asChecked.passwordHash, asChecked.hasTotp],
+              ]
+            : [fromAccount, [...fields, userId]];
       return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), values)));
     },
 

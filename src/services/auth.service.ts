@@ -118,7 +118,7 @@ export function createAuthService({
       user: { id: string; name: string; isAdmin: boolean },
       carried: CarriedTokens,
       client: LoginClient,
-      stillValid?: () => Promise<boolean>,
+      stillValid?: (session: { sid: string; newDevice: boolean }) => Promise<boolean>,
     ): Promise<IssuedTokens> {
       const sid = randomId();
       const jti = randomId();
@@ -128,7 +128,7 @@ export function createAuthService({
       const { newDevice } = await sessions.create({ userId: user.id, sid, jti, expiresAtMs, ...client, deviceKey: deviceKey(client.userAgent), replaces });
       // A deletion, lock or password change that ended the account's sessions while this login was checking the
       // password missed this one: asked after the create, the account says so, and the session ends again.
-      if (stillValid && !(await stillValid())) {
+      if (stillValid && !(await stillValid({ sid, newDevice }))) {
         await sessions.revoke(user.id, sid);
         throw new HttpError(401, 'login.failed');
       }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { NewSecurityEvent, SecurityEventModel } from '../models/securityEvents.js';
+import type { AccountAsChecked, NewSecurityEvent, SecurityEventModel } from '../models/securityEvents.js';
 import type { Alerts } from './alerts.js';
 import type { MailContext } from './email.service.js';
 
@@ -46,20 +46,26 @@ export function createSecurityEvents({
   }
 
   return {
-    /** Records the event; with the request's language and origin, an alert goes too when it is one of theirs. */
-    record(event: NewSecurityEvent, context?: MailContext): void {
-      model.insert(event).then(
+    /**
+     * Records the event; with the request's language and origin, an alert goes too when it is one of theirs. With
+     * `asChecked`, only while the account is as a login checked it. Resolves with whether it was written (undefined:
+     * it failed, logged and counted); never rejects.
+     */
+    record(event: NewSecurityEvent, context?: MailContext, asChecked?: AccountAsChecked): Promise<boolean | undefined> {
+      return model.insert(event, asChecked).then(
         (written) => {
-          if (!written) return;
+          if (!written) return false;
           if (alerts && context) {
             alerts
               .send(event, context)
               .catch((err: Error) => logger.error({ err: { message: err.message }, kind: event.kind }, 'a security alert could not be written'));
           }
+          return true;
         },
         (err: Error) => {
           lost++;
           logger.error({ err: { message: err.message }, kind: event.kind, lost }, 'a security event could not be recorded');
+          return undefined;
         },
       );
     },

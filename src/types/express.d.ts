@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { NewSecurityEvent } from '../models/securityEvents.js';
+import type { AccountAsChecked, NewSecurityEvent } from '../models/securityEvents.js';
 import type { AuthUser } from '../services/auth.service.js';
 import type { User as Account } from '../models/user.js';
 import type { SettleAttempt } from '../models/rateLimits.js';
@@ -19,7 +19,7 @@ declare global {
       id: string;
       log: Logger;
       /** Where authEvent records what happened to accounts (services/securityEvents.ts). */
-      recordEvent: ((event: NewSecurityEvent) => void) | undefined;
+      recordEvent: ((event: NewSecurityEvent, asChecked?: AccountAsChecked) => Promise<boolean | undefined>) | undefined;
     }
     interface Locals {
       user?: AuthUser;
