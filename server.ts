@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './src/config/index.js';
 import { closeStores, openStores } from './src/config/clients.js';
 import { runPrimary } from './src/config/cluster.js';
 import { createLogger } from './src/config/logger.js';
+import { lowerThreadPoolPriority } from './src/config/threadPool.js';
 import { migrateWhenReachable } from './src/models/migrate.js';
 import { createConfiguredSender } from './src/services/mail/sender.js';
 
@@ -29,6 +30,8 @@ const logger = createLogger(config.logLevel, { buffered: true, pretty: !config.i
 /** One whole site in this process (migrations under their named lock, so N workers apply them once). */
 function serveSite(): void {
   const stores = openStores(config, logger);
+  // argon2 runs on libuv's thread pool: its threads at nice 19 leave the core to the event loop (in the background).
+  void lowerThreadPoolPriority(undefined, logger);
   const stopping = new AbortController();
   // The outbox's sender runs in every site process (rows are locked one at a time: instances never send one twice),
   // from the moment the schema, its table included, is current.

@@ -1,0 +1,71 @@
+import { pbkdf2 } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { promisify } from 'node:util';
+import type { Logger } from 'pino';
+
+// argon2 (node-argon2) hashes on libuv's thread pool: during a login storm those threads would take the core the
+// event loop needs to answer every other page. At nice 19 they get only what the event loop leaves over.
+export const POOL_NICE = 19;
+
+const TASKS = '/proc/self/task';
+// One job of ~20-30 ms of CPU per pool thread: long enough that every idle thread takes one before any finishes.
+const JOB_ITERATIONS = 50_000;
+const ROUNDS = 3;
+const job = promisify(pbkdf2);
+
+/**
+ * Puts libuv's thread-pool threads of this process at nice 19 (Linux; elsewhere it does nothing). libuv neither
+ * names them nor lets them inherit a nice value (the pool is already there when this runs), so they are told apart
+ * by their work: `size` CPU-bound jobs at once, and the `size` threads whose CPU time grew by a job are the pool.
+ * Resolves with their thread ids; never rejects (a failure is logged, the site runs on at normal priority).
+ */
+export async function lowerThreadPoolPriority(size = Number(process.env.UV_THREADPOOL_SIZE) || 4, logger?: Pick<Logger, 'info' | 'warn'>): Promise<number[]> {
+  try {
+    if (!existsSync(TASKS)) return [];
+    const pool = await findPoolThreads(size);
+    for (const tid of pool) setPriority(tid, POOL_NICE);
+    if (pool.length < size)
+      logger?.warn({ found: pool.length, size }, `thread pool: only ${pool.length} of ${size} threads told apart; those at nice ${POOL_NICE}`);
+    else logger?.info(`thread pool at nice ${POOL_NICE}: ${pool.length} threads`);
+    return pool;
+  } catch (err) {
+    logger?.warn({ err: { message: String((err as Error)?.message ?? err) } }, 'thread pool left at normal priority');
+    return [];
+  }
+}
+
+async function findPoolThreads(size: number): Promise<number[]> {
+  // CPU time run so far by each pool thread found (ns).
+  const found = new Map<number, number>();
+  for (let round = 0; round < ROUNDS && found.size < size; round++) {
+    const before = cpuTimes();
+    await Promise.all(Array.from({ length: size }, () => job('thread pool', 'probe', JOB_ITERATIONS, 32, 'sha256')));
+    const grown = [...cpuTimes()]
+      .filter(([tid]) => tid !== process.pid && before.has(tid))
+      .map(([tid, ns]): [number, number] => [tid, ns - before.get(tid)!])
+      .sort((a, b) => b[1] - a[1]);
+    // The jobs ran on at most `size` threads: their growth over `size` is one job's CPU time. A thread that ran at
+    // least half a job is the pool's; the others (V8's, a logger's worker) only did a little on the side.
+    const oneJob = grown.slice(0, size).reduce((sum, [, ns]) => sum + ns, 0) / size;
+    for (const [tid, ns] of grown) if (oneJob > 0 && ns >= oneJob / 2) found.set(tid, (found.get(tid) ?? 0) + ns);
+  }
+  return [...found]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, size)
+    .map(([tid]) => tid);
+}
+
+/** CPU time run by each thread of this process so far (ns), from the first field of its schedstat. */
+function cpuTimes(): Map<number, number> {
+  const times = new Map<number, number>();
+  for (const name of readdirSync(TASKS)) {
+    try {
+      times.set(Number(name), Number(readFileSync(`${TASKS}/${name}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  if (times.size === 0) throw new Error(`no thread's schedstat is readable under ${TASKS}`);
+  return times;
+}
