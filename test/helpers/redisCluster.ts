@@ -57,9 +57,18 @@ export async function startRedisCluster({ replicas = 0 } = {}): Promise<LocalClu
     rmSync(dir, { recursive: true, force: true });
   };
   try {
+    // A port free now may be handed out again (it was only probed): every port taken here is distinct.
+    const taken = new Set<number>();
+    const distinctFreePort = async (): Promise<number> => {
+      let port: number;
+      do port = await freePort();
+      while (taken.has(port));
+      taken.add(port);
+      return port;
+    };
     for (let i = 0; i < 3 * (1 + replicas); i++) {
       // The bus port is chosen too: port + 10000 may be taken or beyond 65535.
-      const [port, busPort] = [await freePort(), await freePort()];
+      const [port, busPort] = [await distinctFreePort(), await distinctFreePort()];
       const nodeDir = path.join(dir, String(port));
       mkdirSync(nodeDir);
       const args = ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes'];
