@@ -1,6 +1,7 @@
 // The bench's processes: servers started on free ports, their CPU time read from /proc, and the load.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import autocannon from 'autocannon';
 import { freePort } from '../test/helpers/freePort.js';
 
@@ -14,12 +15,12 @@ const children: ChildProcess[] = [];
 // The servers go with this process, however it ends.
 process.on('exit', () => children.forEach((child) => child.kill()));
 
-/** Starts `script` (tsx) with `env`; `cores` pins it (taskset), e.g. '1' leaves core 0 to the load. */
-export async function serve(script: string, env: Record<string, string>, cores?: string): Promise<Server> {
+/** Starts `script` (tsx) with `env`; `cores` pins it (taskset), e.g. '1' leaves core 0 to the load; `cwd` another checkout. */
+export async function serve(script: string, env: Record<string, string>, cores?: string, cwd?: string): Promise<Server> {
   const port = await freePort();
   const command = [process.execPath, '--import', 'tsx', script];
   const [file, ...args] = cores ? ['taskset', '-c', cores, ...command] : command;
-  const child = spawn(file, args, { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(file, args, { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'], cwd });
   children.push(child);
   const url = (path: string) => `http://127.0.0.1:${port}${path}`;
   for (let attempt = 0; attempt < 150; attempt++) {
@@ -56,11 +57,11 @@ export function cpuMicros(pid: number): number {
 export const load = (opts: autocannon.Options) => autocannon({ connections: 10, ...(opts.amount ? {} : { duration: 4 }), ...opts });
 
 /** Server CPU time per request over `amount` requests (not requests per second, which a shared core blurs). */
-export async function cpuPerRequest(server: Server, target: autocannon.Options, amount: number): Promise<number> {
+export async function cpuPerRequest(server: Server, target: autocannon.Options, amount: number, status = 200): Promise<number> {
   const before = cpuMicros(server.child.pid!);
   const result = await autocannon({ connections: 10, ...target, amount });
-  const answered = result.requests.total;
-  if (result.non2xx || result.errors || answered < amount) throw new Error(`${target.url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  const answered = result.statusCodeStats?.[String(status) as keyof typeof result.statusCodeStats]?.count ?? 0;
+  if (answered < amount) throw new Error(`${target.url}: ${outcomes(result, status, 'requests')}`);
   return (cpuMicros(server.child.pid!) - before) / answered;
 }
 
@@ -81,3 +82,40 @@ export function outcomes(result: autocannon.Result, expected: number, what: stri
 }
 
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * `rate` requests a second for `seconds`, each sent on time whatever the answers before it (no coordinated
+ * omission), over keep-alive connections; each one's latency in ms, from its sending to its whole answer. The first
+ * second only opens the connections and is not counted.
+ */
+export async function steadyLatencies(url: string, headers: Record<string, string>, rate: number, seconds: number): Promise<number[]> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
+  const latencies: number[] = [];
+  const answers: Promise<void>[] = [];
+  const started = performance.now();
+  for (let i = 0; i < rate * (seconds + 1); i++) {
+    const due = started + (i * 1000) / rate;
+    if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+    const sent = performance.now();
+    answers.push(
+      new Promise((resolve, reject) =>
+        http
+          .get(url, { agent, headers }, (res) =>
+            res
+              .resume()
+              .on('end', () =>
+                res.statusCode === 200 ? resolve(i >= rate && latencies.push(performance.now() - sent)) : reject(new Error(`${url}: ${res.statusCode}`)),
+              ),
+          )
+          .on('error', reject),
+      ).then(() => undefined),
+    );
+  }
+  await Promise.all(answers);
+  agent.destroy();
+  return latencies;
+}
+
+/** The `p`th percentile (0–100) of `values`. */
+export const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))];

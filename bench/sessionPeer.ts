@@ -1,5 +1,5 @@
 // The design JWT is meant to beat: express-session with connect-redis (one Redis GET per request), rendering
-// the same info view. A dev dependency used only here.
+// the same info view; with BENCH_PRODUCTION=1, helmet and pino-http in front. Dev dependencies used only here.
 import { RedisStore } from 'connect-redis';
 import express from 'express';
 import session from 'express-session';
@@ -7,6 +7,7 @@ import { createClient } from 'redis';
 import { translators } from '../src/config/locales.js';
 import { viewsDir } from '../src/config/paths.js';
 import { viewEngine } from '../src/config/views.js';
+import { inProduction } from './production.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -22,6 +23,7 @@ app.set('view engine', 'ejs');
 app.set('views', viewsDir);
 app.enable('view cache');
 app.set('etag', false);
+inProduction(app);
 app.use(
   session({
     store: new RedisStore({ client, prefix: 'bench-peer:' }),
