@@ -14,7 +14,7 @@ import { showFormAgain } from '../middleware/errors.js';
 import { createKeptPages } from '../middleware/keptPages.js';
 import { field } from '../middleware/validate.js';
 
-// Kept info pages (about 10 kB each), one per session and language, across the sessions active lately.
+// Kept info pages (about 3 kB each), one per session and language, across the sessions active lately.
 const KEPT_INFO_PAGES = 1_000;
 
 export function createUserController({
