@@ -21,6 +21,7 @@ import {
 import { REDIS_URL, testStores } from './helpers/stores.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
 import { expectUnavailable } from './helpers/outage.js';
+import { ko } from './helpers/i18n.js';
 
 /** Polls /readyz until it answers 200; the store clients reconnect on their own. */
 async function untilReady(app: App): Promise<void> {
@@ -138,6 +139,46 @@ describe('MySQL outage (through a proxy the test cuts)', function () {
       expect((await postTo(app, '/user/login').send({ id, password: PASSWORD })).status).to.equal(303);
     } finally {
       await db.end();
+      await proxy.close();
+    }
+  });
+
+  it('a MySQL that hangs after the account was read: the login answers 503 within a few seconds, counts no event lost and leaves no session', async () => {
+    const { target, redis } = await testStores();
+    const proxy = await startTcpProxy(target.port, target.host);
+    const real = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
+    let freezeAfterAccountRead = false;
+    // The real pool, except that MySQL starts hanging right after a login read its account (the checked write is next).
+    const db = new Proxy(real, {
+      get(pool, prop, receiver) {
+        const value = Reflect.get(pool, prop, receiver);
+        if (prop !== 'execute') return typeof value === 'function' ? value.bind(pool) : value;
+        return async (...args: Parameters<typeof real.execute>) => {
+          const result = await real.execute(...args);
+          const sql = typeof args[0] === 'string' ? args[0] : args[0].sql;
+          if (freezeAfterAccountRead && sql.startsWith('SELECT id, name, password_hash')) proxy.freeze();
+          return result;
+        };
+      },
+    });
+    try {
+      const { app } = await makeSite({}, { db, redis });
+      const id = uniqueId();
+      await register(app, { id });
+      // One login first: its statements are prepared on the pool's connection, as on a site that has been running.
+      expect((await postTo(app, '/user/login').send({ id, password: PASSWORD })).status).to.equal(303);
+      const lostBefore = (await request(app).get('/readyz')).body.eventsLost as number;
+      freezeAfterAccountRead = true;
+      await expectUnavailable(postTo(app, '/user/login').send({ id, password: PASSWORD }));
+      freezeAfterAccountRead = false;
+      proxy.restore();
+      await untilReady(app);
+      expect((await request(app).get('/readyz')).body.eventsLost, 'the login did not happen: no event of it was lost').to.equal(lostBefore);
+      const again = await postTo(app, '/user/login').send({ id, password: PASSWORD });
+      const info = await getInfo(app, { accessToken: setCookies(again).accessToken.value });
+      expect(info.text, 'the first login and this one: the one that failed left no session').to.include(ko('security.sessions', { count: 2 }));
+    } finally {
+      await real.end();
       await proxy.close();
     }
   });

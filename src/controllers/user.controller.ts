@@ -71,14 +71,17 @@ export function createUserController({
 
     renderInfoPage(req: Request, res: Response, next: NextFunction) {
       const { user, security, t, lang, csrfToken, notice, langSwitch } = res.locals;
-      // The last login before this session's own (the summary keeps the latest two, each naming its session).
-      const previous = user && security?.latestLogins.find((login) => login.detail !== user.sid);
       // The hot path: a session's page in a language, with no notice and no query, is the same bytes while its summary
       // and logout token are; only such a page is kept, and only where views are cached (production).
       const keepable = user && security && !notice && !req.url.includes('?') && req.app.enabled('view cache');
       const keep = keepable ? `${lang} ${user.sid}` : undefined;
       const shows = [user?.id, user?.name, user?.isAdmin, security, csrfToken, langSwitch];
-      infoPages(res, next, 'info', { previousLogin: previous && shownEvent(previous, t) }, keep, shows);
+      // Only a page rendered anew needs the last login before this session's own (the summary keeps the latest two).
+      const locals = () => {
+        const previous = user && security?.latestLogins.find((login) => login.detail !== user.sid);
+        return { previousLogin: previous && shownEvent(previous, t) };
+      };
+      infoPages(res, next, 'info', locals, keep, shows);
     },
 
     async register(req: Request, res: Response) {
@@ -98,7 +101,7 @@ export function createUserController({
       if (account.locked) throw new HttpError(403, 'login.locked');
       const fieldsOf = ({ sid, newDevice }: { sid: string; newDevice?: boolean }) => ({ user: account.id, sid, newDevice, detail: sid });
       // One statement for two: the login's activity row is written only while the account is as its password was
-      // checked (else this session ends again). Were it not written (MySQL refusing it), the account is asked.
+      // checked (else this session ends again). Were it refused by MySQL (not down: that is a 503), the account is asked.
       const stillValid = async (session: { sid: string; newDevice: boolean }) => {
         const activity = activityOf(req, 'login.ok', fieldsOf(session));
         const written = activity && (await req.recordEvent!(activity, account));

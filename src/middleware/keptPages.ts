@@ -11,11 +11,11 @@ export function createKeptPages(limit: number) {
   const kept = new Map<string, { shows: readonly unknown[]; body: Buffer }>();
   const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((value, i) => value === b[i]);
 
-  /** Renders `view` with `locals`, or sends the page kept under `key` when it shows the same; no key: never kept. */
-  return function render(res: Response, next: NextFunction, view: string, locals: object, key: string | undefined, shows: readonly unknown[]): void {
+  /** Renders `view` with `locals()`, or sends the page kept under `key` when it shows the same; no key: never kept. */
+  return function render(res: Response, next: NextFunction, view: string, locals: () => object, key: string | undefined, shows: readonly unknown[]): void {
     const hit = key === undefined ? undefined : kept.get(key);
     if (hit && same(hit.shows, shows)) return void res.setHeader('Content-Type', HTML).send(hit.body);
-    res.render(view, locals, (err: Error | null, html: string) => {
+    res.render(view, locals(), (err: Error | null, html: string) => {
       if (err) return next(err);
       const body = Buffer.from(html);
       if (key !== undefined) {

@@ -128,7 +128,12 @@ export function createAuthService({
       const { newDevice } = await sessions.create({ userId: user.id, sid, jti, expiresAtMs, ...client, deviceKey: deviceKey(client.userAgent), replaces });
       // A deletion, lock or password change that ended the account's sessions while this login was checking the
       // password missed this one: asked after the create, the account says so, and the session ends again.
-      if (stillValid && !(await stillValid({ sid, newDevice }))) {
+      // When asking fails (a store away), the session ends too, and the error that stopped the login goes on.
+      const valid = await (stillValid?.({ sid, newDevice }) ?? Promise.resolve(true)).catch(async (err: unknown) => {
+        await sessions.revoke(user.id, sid).catch(() => undefined);
+        throw err;
+      });
+      if (!valid) {
         await sessions.revoke(user.id, sid);
         throw new HttpError(401, 'login.failed');
       }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AccountAsChecked, NewSecurityEvent, SecurityEventModel } from '../models/securityEvents.js';
+import { StoreUnavailableError } from '../models/storeErrors.js';
 import type { Alerts } from './alerts.js';
 import type { MailContext } from './email.service.js';
 
@@ -49,7 +50,7 @@ export function createSecurityEvents({
     /**
      * Records the event; with the request's language and origin, an alert goes too when it is one of theirs. With
      * `asChecked`, only while the account is as a login checked it. Resolves with whether it was written (undefined:
-     * it failed, logged and counted); never rejects.
+     * it failed, logged and counted). Rejects only a check's store outage: that login answers 503 and nothing is lost.
      */
     record(event: NewSecurityEvent, context?: MailContext, asChecked?: AccountAsChecked): Promise<boolean | undefined> {
       return model.insert(event, asChecked).then(
@@ -63,6 +64,7 @@ export function createSecurityEvents({
           return true;
         },
         (err: Error) => {
+          if (asChecked && err instanceof StoreUnavailableError) throw err;
           lost++;
           logger.error({ err: { message: err.message }, kind: event.kind, lost }, 'a security event could not be recorded');
           return undefined;
