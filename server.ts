@@ -30,8 +30,6 @@ const logger = createLogger(config.logLevel, { buffered: true, pretty: !config.i
 /** One whole site in this process (migrations under their named lock, so N workers apply them once). */
 function serveSite(): void {
   const stores = openStores(config, logger);
-  // argon2 runs on libuv's thread pool: its threads at nice 19 leave the core to the event loop (in the background).
-  void lowerThreadPoolPriority(undefined, logger);
   const stopping = new AbortController();
   // The outbox's sender runs in every site process (rows are locked one at a time: instances never send one twice),
   // from the moment the schema, its table included, is current.
@@ -40,6 +38,10 @@ function serveSite(): void {
   const server = createApp({ config, ...stores, logger, nudgeMail: sender.nudge }).listen(config.port, () => {
     logger.info({ port: config.port }, `login-page listening on http://localhost:${config.port}`);
     for (const warning of config.warnings) logger.warn(warning);
+    // The line a person or a supervisor waits for, at once; a worker's follows its primary's.
+    if (cluster.isPrimary) logger.flush();
+    // argon2 runs on libuv's thread pool: its threads niced leave the core to the event loop (in the background).
+    void lowerThreadPoolPriority(undefined, logger);
   });
 
   // Slow or unfinished requests are cut off instead of holding a socket for Node's default five minutes.

@@ -3,6 +3,7 @@ import { createSecretKey, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type autocannon from 'autocannon';
 import dotenv from 'dotenv';
 import jwt from 'jsonwebtoken';
 import type { RowDataPacket } from 'mysql2';
@@ -17,7 +18,7 @@ import { createPasswords } from '../src/utils/password.js';
 import { startPrivateRedis } from '../test/helpers/privateRedis.js';
 import { watchSentCommands } from '../test/helpers/sentCommands.js';
 import { BASELINE, checkOut } from './baseline.js';
-import { cpuPerRequest, load, median, oneCookieEach, outcomes, percentile, serve, steadyLatencies, stop, type Server } from './servers.js';
+import { cpuPerRequest, load, median, oneCookieEach, outcomes, percentile, runQueueWaitMs, serve, steadyLatencies, stop, type Server } from './servers.js';
 
 dotenv.config({ quiet: true });
 const config = loadConfig({ ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'silent' });
@@ -33,6 +34,8 @@ const IDLE_MS = 9_000;
 // here), each request sent on time: a saturated server measures its queue, not how much hashing gets in the way.
 const STEADY_RATE = 500;
 const STEADY_SECONDS = 6;
+const STORM_ROUNDS = 3;
+const FLOOD_CLIENTS = 50;
 const PASSWORD = 'the right password, stored';
 
 type Row = [measure: string, value: string, unit: string, compared: string];
@@ -243,27 +246,60 @@ async function main() {
     baseline.remove();
   }
 
-  // 6. The info page at a steady rate, alone and during a storm of logins (argon2 on the niced thread pool).
+  // 6. The info page at a steady rate, alone and during a storm of logins (argon2 on the niced thread pool), in
+  // interleaved rounds; and how long the event loop waited for its core meanwhile (the kernel's count, not noise).
+  const pid = site.child.pid!;
+  const waitedFor = async <T>(action: () => Promise<T>): Promise<[T, number]> => {
+    const before = runQueueWaitMs(pid);
+    const result = await action();
+    return [result, (runQueueWaitMs(pid) - before) / (STEADY_SECONDS + 1)];
+  };
   const steady = () => steadyLatencies(site.url('/user/info'), { cookie: cookies.site }, STEADY_RATE, STEADY_SECONDS);
-  const aloneLatencies = await steady();
-  const [duringLatencies, storm] = await Promise.all([steady(), load({ ...login, connections: STORM_CLIENTS, duration: STEADY_SECONDS })]);
-  const [alone, during] = [percentile(aloneLatencies, 99), percentile(duringLatencies, 99)];
-  const stormRatio = times(during / alone);
-  const p50 = (latencies: number[]) => `p50 ${percentile(latencies, 50).toFixed(1)} ms`;
-  rows.push([`info page p99 latency at ${STEADY_RATE} requests/s, alone`, alone.toFixed(1), 'ms', p50(aloneLatencies)]);
+  const storms: autocannon.Result[] = [];
+  const wait = { alone: [] as number[], storm: [] as number[] };
+  const p99s = await interleaved(
+    {
+      alone: async () => {
+        const [latencies, waited] = await waitedFor(steady);
+        wait.alone.push(waited);
+        return percentile(latencies, 99);
+      },
+      storm: async () => {
+        const [[latencies, storm], waited] = await waitedFor(() => Promise.all([steady(), load({ ...login, connections: STORM_CLIENTS, duration: STEADY_SECONDS + 1 })]));
+        wait.storm.push(waited);
+        storms.push(storm);
+        return percentile(latencies, 99);
+      },
+    },
+    STORM_ROUNDS,
+  );
+  const stormRatios = ratios(p99s.storm, p99s.alone);
+  rows.push([`info page p99 latency at ${STEADY_RATE} requests/s, alone`, spread(p99s.alone, 1), 'ms', `event loop waiting for its core ${spread(wait.alone.slice(1), 0)} ms/s`]);
   rows.push([
     `info page p99 latency at ${STEADY_RATE} requests/s, during a ${STORM_CLIENTS}-client login storm`,
-    during.toFixed(1),
+    spread(p99s.storm, 1),
     'ms',
-    `${stormRatio} alone, ${p50(duringLatencies)}`,
+    `${spread(stormRatios)}× alone; event loop waiting for its core ${spread(wait.storm.slice(1), 0)} ms/s`,
   ]);
-  rows.push(['logins during the storm', storm.requests.average.toFixed(0), 'logins/s', outcomes(storm, 303, 'logins')]);
-  const stormOk = storm.requests.total > 0 && storm.statusCodeStats?.['303']?.count === storm.requests.total && !storm.errors;
-  target(
-    'info p99 during the login storm ≤ 1.3× alone, logins succeeding',
-    `${stormRatio}, ${outcomes(storm, 303, 'logins')}`,
-    during <= 1.3 * alone && stormOk,
-  );
+  const stormLogins = storms.slice(1);
+  const stormOutcome = stormLogins.map((storm) => outcomes(storm, 303, 'logins')).join('; ');
+  rows.push(['logins during the storm', spread(stormLogins.map((storm) => storm.requests.average), 0), 'logins/s', stormOutcome]);
+  const stormOk = stormLogins.every((storm) => storm.requests.total > 0 && storm.statusCodeStats?.['303']?.count === storm.requests.total && !storm.errors);
+  target('info p99 during the login storm ≤ 1.3× alone, logins succeeding', `${spread(stormRatios)}×, ${stormOutcome}`, median(stormRatios) <= 1.3 && stormOk);
+
+  // 6b. Logins while pages flood the event loop: hashes niced must still get enough of the core to finish.
+  const [, flooded] = await Promise.all([
+    load({ ...page(site, cookies.site), connections: FLOOD_CLIENTS, duration: STEADY_SECONDS }),
+    load({ ...login, connections: 1, duration: STEADY_SECONDS }),
+  ]);
+  const floodOk = flooded.requests.total > 0 && flooded.statusCodeStats?.['303']?.count === flooded.requests.total && !flooded.errors;
+  rows.push([
+    `login latency while ${FLOOD_CLIENTS} clients flood the info page`,
+    `${flooded.latency.p50}`,
+    'ms p50',
+    `p99 ${flooded.latency.p99} ms, ${outcomes(flooded, 303, 'logins')}`,
+  ]);
+  target('logins during a page flood succeed', outcomes(flooded, 303, 'logins'), floodOk);
   await stop(site);
 
   // 7. One worker against two (WEB_CONCURRENCY=2), neither pinned, beside a trivial app's 1 and 2 as the control.

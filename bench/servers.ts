@@ -53,6 +53,11 @@ export function cpuMicros(pid: number): number {
   return [pid, ...children].reduce((sum, id) => sum + ticks(id), 0) * 10_000; // clock ticks of 10 ms
 }
 
+/** How long the main thread (the event loop) of `pid` has waited for a core so far, runnable but not run (ms). */
+export function runQueueWaitMs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+}
+
 /** 4 seconds of load, or `amount` requests. */
 export const load = (opts: autocannon.Options) => autocannon({ connections: 10, ...(opts.amount ? {} : { duration: 4 }), ...opts });
 

@@ -6,11 +6,14 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { pino } from 'pino';
+import type { RowDataPacket } from 'mysql2';
 import request from 'supertest';
 import { createClusterSubscriber, createRedisCluster, createSubscriber, type RedisCluster, type Subscriber } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
 import { missingClusterTools, startRedisCluster, type LocalCluster } from './helpers/redisCluster.js';
-import { redisKeyPrefix } from './helpers/stores.js';
+import { ko } from './helpers/i18n.js';
+import { expectUnavailable } from './helpers/outage.js';
+import { redisKeyPrefix, testStores } from './helpers/stores.js';
 import { until } from './helpers/until.js';
 import {
   cookieHeader,
@@ -150,6 +153,38 @@ describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function (
     expect((await request(a).get('/user/logout').set('Cookie', cookieHeader(user))).status).to.equal(303);
     await refusedWithin(b, user, 1000);
     expect((await request(b).get('/readyz')).body.listener, 'heard on the new connection').to.equal('live');
+  });
+
+  it("a login whose throttle node stops taking writes after the reserve (CLIENT PAUSE WRITE) answers 503, and leaves no session and no login in the account's activity", async () => {
+    const app = await site();
+    const masterOf = async (key: string) => Number(redis.slots[Number((await run('redis-cli', ['-p', String(cluster.ports[0]), 'cluster', 'keyslot', key])).stdout)].master.port);
+    // A network whose throttle keys live on a master of their own: not the ended-session log's (a session ended
+    // records itself there), not the account's.
+    let ip = someIp();
+    const throttleKey = (id: string) => `${redisKeyPrefix}rl:login:{${ip}}:id:${id}`;
+    while ((await masterOf(throttleKey(''))) === (await masterOf(`${redisKeyPrefix}ended-sessions`))) ip = someIp();
+    const throttleNode = await masterOf(throttleKey(''));
+    let id = uniqueId();
+    while ((await masterOf(`{${id}}`)) === throttleNode) id = uniqueId();
+    await register(app, { id });
+    const loginFrom = () => postTo(app, '/user/login').set('X-Forwarded-For', ip).send({ id, password: PASSWORD });
+    expect((await loginFrom()).status).to.equal(303);
+
+    const attempt = Promise.resolve(loginFrom());
+    // The reserve has counted the attempt: the password is being checked (argon2, tens of ms) when writes stop.
+    await until(async () => (await redis.exists(throttleKey(id))) === 1, 'the attempt reserved', 2000);
+    await run('redis-cli', ['-p', String(throttleNode), 'client', 'pause', '4000', 'write']);
+    try {
+      await expectUnavailable(attempt);
+    } finally {
+      await run('redis-cli', ['-p', String(throttleNode), 'client', 'unpause']);
+    }
+    const { db } = await testStores();
+    const [[{ n }]] = await db.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM security_events WHERE account_id = ? AND kind = 'login'", [id]);
+    expect(n, 'logins in the activity: the first only').to.equal(1);
+    const again = setCookies(await loginFrom());
+    const info = await getInfo(app, { accessToken: again.accessToken.value });
+    expect(info.text, 'the first login and this one: the refused one left no session').to.include(ko('security.sessions', { count: 2 }));
   });
 
   it('MAX_SESSIONS_PER_USER holds against 20 parallel logins of one account', async () => {

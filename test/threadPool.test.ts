@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import request from 'supertest';
+import { POOL_NICE } from '../src/config/threadPool.js';
 import { freePort } from './helpers/freePort.js';
 import { fetchFormToken, SECRETS, uniqueId, type App } from './helpers/site.js';
 import { REDIS_URL, testStores } from './helpers/stores.js';
@@ -36,7 +37,7 @@ function threadsOf(pid: number): Thread[] {
 
 const nicedTids = (pid: number) =>
   threadsOf(pid)
-    .filter((thread) => thread.nice === 19)
+    .filter((thread) => thread.nice === POOL_NICE)
     .map((thread) => thread.tid);
 
 /** Polls until `check` holds (or 10 s pass: the caller's assertion then says what was found). */
@@ -86,10 +87,21 @@ async function startSite(webConcurrency: number) {
   return { child, pid: child.pid!, base, lines, stop };
 }
 
-describe("libuv's thread pool at nice 19 (argon2 yields the core to the event loop)", function () {
+describe(`libuv's thread pool at nice ${POOL_NICE} (argon2 yields the core to the event loop)`, function () {
   this.timeout(60_000);
   before(function () {
     if (!existsSync('/proc/self/task')) this.skip(); // Linux only: elsewhere the site leaves priorities alone
+  });
+
+  it('tells the pool from a thread busy on its own (a logger\'s worker): the busy one keeps its priority, all 4 of the pool are found', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/probeBesideBusyThread.ts'], { env: { ...process.env, UV_THREADPOOL_SIZE: '4' } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.resume();
+    await once(child, 'exit');
+    const { busyTid, pool, main } = JSON.parse(output) as { busyTid: number; pool: number[]; main: number };
+    expect(pool, output).to.have.length(4);
+    expect(pool).to.not.include(busyTid).and.not.include(main);
   });
 
   describe('one site process (WEB_CONCURRENCY=1)', () => {
@@ -101,12 +113,12 @@ describe("libuv's thread pool at nice 19 (argon2 yields the core to the event lo
     });
     after(() => site?.stop());
 
-    it(`has exactly ${POOL_SIZE} threads at nice 19, its main thread (the event loop) at nice 0, and says so`, () => {
+    it(`has exactly ${POOL_SIZE} threads at nice ${POOL_NICE}, its main thread (the event loop) at nice 0, and says so`, () => {
       const threads = threadsOf(site.pid);
       expect(nicedTids(site.pid), `threads: ${JSON.stringify(threads)}`).to.have.length(POOL_SIZE);
       expect(threads.find((thread) => thread.tid === site.pid)?.nice).to.equal(0);
-      expect(threads.filter((thread) => thread.nice !== 19).every((thread) => thread.nice === 0)).to.equal(true);
-      expect(site.lines.map((line) => line.msg)).to.include(`thread pool at nice 19: ${POOL_SIZE} threads`);
+      expect(threads.filter((thread) => thread.nice !== POOL_NICE).every((thread) => thread.nice === 0)).to.equal(true);
+      expect(site.lines.map((line) => line.msg)).to.include(`thread pool at nice ${POOL_NICE}: ${POOL_SIZE} threads`);
     });
 
     it('verifies a password (argon2) on a niced thread: a login for an unknown id through the real form', async () => {
@@ -142,7 +154,7 @@ describe("libuv's thread pool at nice 19 (argon2 yields the core to the event lo
     });
     after(() => site?.stop());
 
-    it(`each worker has its ${POOL_SIZE} pool threads at nice 19 and its event loop at nice 0; the primary leaves its own alone`, () => {
+    it(`each worker has its ${POOL_SIZE} pool threads at nice ${POOL_NICE} and its event loop at nice 0; the primary leaves its own alone`, () => {
       expect(workers, `log: ${JSON.stringify(site.lines)}`).to.have.length(2);
       for (const worker of workers) {
         expect(nicedTids(worker), `worker ${worker}: ${JSON.stringify(threadsOf(worker))}`).to.have.length(POOL_SIZE);

@@ -48,6 +48,9 @@ export function runPrimary(workers: number, port: number, logger: Logger): void 
   process.on('SIGINT', shutdown);
 
   // The first line still says where the site is (each worker says so too, with its own pid).
-  cluster.once('listening', () => logger.info({ port, workers }, `login-page listening on http://localhost:${port}`));
+  cluster.once('listening', () => {
+    logger.info({ port, workers }, `login-page listening on http://localhost:${port}`);
+    logger.flush(); // at once: the workers' lines, buffered, come after it
+  });
   for (let i = 0; i < workers; i++) fork();
 }

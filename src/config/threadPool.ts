@@ -1,12 +1,16 @@
 import { pbkdf2 } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 
 // argon2 (node-argon2) hashes on libuv's thread pool: during a login storm those threads would take the core the
-// event loop needs to answer every other page. At nice 19 they get only what the event loop leaves over.
-export const POOL_NICE = 19;
+// event loop needs to answer every other page. At nice 10 they get a tenth of a core the event loop keeps busy:
+// measured on 2 cores, the event loop waits no longer for its core during a storm than alone, and a login during a
+// page flood takes about 0.5 s (at nice 19 about 2 s, so the next in line waits past HASH_WAIT_MS: a 503; at nice 5
+// the storm adds to the event loop's wait).
+export const POOL_NICE = 10;
 
 const TASKS = '/proc/self/task';
 // One job of ~20-30 ms of CPU per pool thread: long enough that every idle thread takes one before any finishes.
@@ -15,7 +19,7 @@ const ROUNDS = 3;
 const job = promisify(pbkdf2);
 
 /**
- * Puts libuv's thread-pool threads of this process at nice 19 (Linux; elsewhere it does nothing). libuv neither
+ * Puts libuv's thread-pool threads of this process at POOL_NICE (Linux; elsewhere it does nothing). libuv neither
  * names them nor lets them inherit a nice value (the pool is already there when this runs), so they are told apart
  * by their work: `size` CPU-bound jobs at once, and the `size` threads whose CPU time grew by a job are the pool.
  * Resolves with their thread ids; never rejects (a failure is logged, the site runs on at normal priority).
@@ -39,16 +43,22 @@ async function findPoolThreads(size: number): Promise<number[]> {
   // CPU time run so far by each pool thread found (ns).
   const found = new Map<number, number>();
   for (let round = 0; round < ROUNDS && found.size < size; round++) {
+    const started = performance.now();
     const before = cpuTimes();
     await Promise.all(Array.from({ length: size }, () => job('thread pool', 'probe', JOB_ITERATIONS, 32, 'sha256')));
-    const grown = [...cpuTimes()]
+    const during = cpuTimes();
+    // As long again without jobs: a thread busy on its own (a logger's worker) runs then too, the pool does not.
+    await sleep(performance.now() - started);
+    const after = cpuTimes();
+    const grown = [...during]
       .filter(([tid]) => tid !== process.pid && before.has(tid))
       .map(([tid, ns]): [number, number] => [tid, ns - before.get(tid)!])
       .sort((a, b) => b[1] - a[1]);
     // The jobs ran on at most `size` threads: their growth over `size` is one job's CPU time. A thread that ran at
-    // least half a job is the pool's; the others (V8's, a logger's worker) only did a little on the side.
+    // least half a job, and not a quarter of one without jobs, is the pool's.
     const oneJob = grown.slice(0, size).reduce((sum, [, ns]) => sum + ns, 0) / size;
-    for (const [tid, ns] of grown) if (oneJob > 0 && ns >= oneJob / 2) found.set(tid, (found.get(tid) ?? 0) + ns);
+    const idle = (tid: number) => (after.get(tid) ?? Infinity) - during.get(tid)! < oneJob / 4;
+    for (const [tid, ns] of grown) if (oneJob > 0 && ns >= oneJob / 2 && idle(tid)) found.set(tid, (found.get(tid) ?? 0) + ns);
   }
   return [...found]
     .sort((a, b) => b[1] - a[1])

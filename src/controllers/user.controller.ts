@@ -102,13 +102,15 @@ export function createUserController({
       const fieldsOf = ({ sid, newDevice }: { sid: string; newDevice?: boolean }) => ({ user: account.id, sid, newDevice, detail: sid });
       // One statement for two: the login's activity row is written only while the account is as its password was
       // checked (else this session ends again). Were it refused by MySQL (not down: that is a 503), the account is asked.
+      // Only once the throttle took the success (the same round trip as the session's start): a login that fails there
+      // ends its session and leaves no row, no alert.
       const stillValid = async (session: { sid: string; newDevice: boolean }) => {
+        await res.locals.loginReleased;
         const activity = activityOf(req, 'login.ok', fieldsOf(session));
         const written = activity && (await req.recordEvent!(activity, account));
         return written ?? users.unchanged(account);
       };
-      const started = auth.startSession(account, cookies.read(req), loginClientOf(req), stillValid);
-      const [issued] = await Promise.all([started, res.locals.loginReleased]);
+      const issued = await auth.startSession(account, cookies.read(req), loginClientOf(req), stillValid);
       cookies.set(res, issued);
       logEvent(req, 'login.ok', fieldsOf({ sid: issued.user.sid, newDevice: issued.newDevice }));
       succeed(req, res, safeNextPath(field(req, 'next')) ?? '/user/info');
