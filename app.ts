@@ -108,7 +108,7 @@ export function createApp({ config, db, redis, subscriber, logger = createLogger
     redisAnswers: () => endedSessions.redisAnswers,
     logger,
   });
-  endedSessions.listen(subscriber, [{ channel: accountChanges.channel, hear: summaries.forget }]);
+  endedSessions.listen(subscriber, [{ channel: accountChanges.channel, hear: summaries.heard }]);
   const emails = createEmailService({ users, addresses: createEmailAddresses(db), mail });
   const recovery = createRecovery({ users, resetLinks: createResetLinks(db), sessions, passwords, mail, tag: idTag, resetTtlMs: config.resetTokenTtlMs });
   const mailContext = (req: Request, res: Response) => ({ lang: res.locals.lang, origin: csrf.siteOrigin(req) });

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomInt } from 'node:crypto';
+import argon2 from 'argon2';
 import { expect } from 'chai';
 import request from 'supertest';
 import type { Db } from '../src/config/clients.js';
@@ -80,6 +81,19 @@ describe('logins under way while a deletion, a password change or a lock ends th
     const change = () =>
       postTo(app, '/user/password', cookieHeader(user)).send({ currentPassword: PASSWORD, password: newPassword, confirmPassword: newPassword });
     await allEnded(await loginsDuring(user.id, PASSWORD, change));
+  });
+
+  it('changing the password while logins with the old one rehash its outdated hash: the new password stays, the old one stays refused', async () => {
+    const user = await loggedInUser(app);
+    // Stored with a cost below the configured one: each login with the right password hashes it again.
+    await users.changePassword(user.id, await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 4096, timeCost: 1 }));
+    const newPassword = 'a brand new passphrase';
+    const change = () =>
+      postTo(app, '/user/password', cookieHeader(user)).send({ currentPassword: PASSWORD, password: newPassword, confirmPassword: newPassword });
+    await allEnded(await loginsDuring(user.id, PASSWORD, change));
+    const login = (password: string) => postTo(app, '/user/login').set('X-Forwarded-For', someIp()).send({ id: user.id, password });
+    expect((await login(newPassword)).status, 'the new password').to.equal(303);
+    expect((await login(PASSWORD)).status, 'the old password').to.equal(401);
   });
 
   it("an administrator's lock: no login that was under way keeps a session", async () => {

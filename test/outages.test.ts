@@ -143,6 +143,25 @@ describe('MySQL outage (through a proxy the test cuts)', function () {
     }
   });
 
+  it('a MySQL that hangs while a statement is prepared (the first of its kind on a connection): 503 within a few seconds', async () => {
+    const { target, redis } = await testStores();
+    const proxy = await startTcpProxy(target.port, target.host);
+    const db = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
+    try {
+      const { app } = await makeSite({}, { db, redis });
+      // A connection made with a plain query, so nothing is prepared on it yet: the login's account read is.
+      await db.query('SELECT 1');
+      proxy.freeze();
+      await expectUnavailable(postTo(app, '/user/login').send({ id: uniqueId(), password: PASSWORD }));
+      proxy.restore();
+      await untilReady(app);
+      expect((await postTo(app, '/user/login').send({ id: uniqueId(), password: PASSWORD })).status).to.equal(401);
+    } finally {
+      await db.end();
+      await proxy.close();
+    }
+  });
+
   it('a MySQL that hangs after the account was read: the login answers 503 within a few seconds, counts no event lost and leaves no session', async () => {
     const { target, redis } = await testStores();
     const proxy = await startTcpProxy(target.port, target.host);

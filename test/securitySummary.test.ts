@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { Secret, TOTP } from 'otpauth';
 import request from 'supertest';
+import { createDb } from '../src/config/clients.js';
 import { createPasskeyModel } from '../src/models/passkeys.js';
 import { en, ko } from './helpers/i18n.js';
 import { cookieHeader, getInfo, loggedInUser, login, makeSite, PASSWORD, postTo, setCookies, type App, type Tokens } from './helpers/site.js';
 import { redisKeyPrefix, testStores } from './helpers/stores.js';
+import { startTcpProxy } from './helpers/tcpProxy.js';
 import { until } from './helpers/until.js';
 
 /** The info page's security summary as a person reads it: each part's link and state. */
@@ -69,6 +71,52 @@ describe("the info page's security summary (kept per account in memory, kept tru
     expect((await summary(b, user))['/user/passkeys'], 'kept: nobody announced them').to.equal(ko('security.passkeys', { count: 0 }));
     expect((await postTo(a, '/user/passkeys/remove', cookieHeader(user)).send({ credentialId: ids[0] })).status).to.equal(303);
     await until(async () => (await summary(b, user))['/user/passkeys'] === ko('security.passkeys', { count: 1 }), 'B sees the passkey removed', 1000);
+  });
+});
+
+describe('the last login on an instance that read the account while that login was being written', function () {
+  this.timeout(30_000);
+
+  it("shows it: a summary read after the login's session started but before its activity row was written is not kept", async () => {
+    const { target, redis } = await testStores();
+    const proxy = await startTcpProxy(target.port, target.host);
+    const real = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
+    let frozen: (() => void) | undefined;
+    // The thief's instance: its MySQL hangs as the login's activity row is about to be written, until released.
+    const db = new Proxy(real, {
+      get(pool, prop, receiver) {
+        const value = Reflect.get(pool, prop, receiver);
+        if (prop !== 'execute') return typeof value === 'function' ? value.bind(pool) : value;
+        return (...args: Parameters<typeof real.execute>) => {
+          const sql = typeof args[0] === 'string' ? args[0] : args[0].sql;
+          if (frozen === undefined && sql.startsWith('INSERT INTO security_events')) {
+            proxy.freeze();
+            frozen = () => proxy.restore();
+          }
+          return real.execute(...args);
+        };
+      },
+    });
+    try {
+      const thiefSite = (await makeSite({}, { db, redis })).app;
+      const ownerSite = (await makeSite()).app;
+      const owner = await loggedInUser(ownerSite);
+      const sessionsShown = async () => summaryOn((await getInfo(ownerSite, owner)).text)['/user/sessions'];
+      expect(await sessionsShown()).to.equal(ko('security.sessions', { count: 1 }));
+      const theft = Promise.resolve(
+        postTo(thiefSite, '/user/login').set('User-Agent', 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0').send({ id: owner.id, password: PASSWORD }),
+      );
+      await until(() => frozen !== undefined, "the thief's login writing its row", 5000);
+      // The owner's instance heard the login (its session) and reads the account again: the row is not there yet.
+      await until(async () => (await sessionsShown()) === ko('security.sessions', { count: 2 }), 'the owner sees a second session', 1000);
+      frozen!();
+      expect((await theft).status).to.equal(303);
+      const info = (await getInfo(ownerSite, owner).set('Accept-Language', 'en')).text;
+      expect(info, 'the last login before this one').to.include(en('security.lastLogin')).and.include('Firefox');
+    } finally {
+      await real.end();
+      await proxy.close();
+    }
   });
 });
 

@@ -11,8 +11,9 @@ async function verifyLogin(users: UserModel, passwords: Passwords, id: string, p
   if (!user || !matches) return undefined;
   if (!needsRehash(user.passwordHash)) return user;
   const passwordHash = await passwords.hash(password, gone);
-  await users.updatePasswordHash(user.id, passwordHash);
-  return { ...user, passwordHash };
+  // A password changed meanwhile stays: the login goes on with the hash it checked, which the session's start finds
+  // outdated (the login then fails as any that a password change overtook).
+  return (await users.rehashPassword(user.id, user.passwordHash, passwordHash)) ? { ...user, passwordHash } : user;
 }
 
 /** A Passport instance of this app's own (not the global one), with the tutorial's `local-login` strategy. */

@@ -6,8 +6,8 @@ export type AccountChanges = ReturnType<typeof createAccountChanges>;
 
 /**
  * Where a change to what an account's security summary shows is announced (its id): every instance drops what it
- * kept of that account (services/securitySummaries.ts). The session scripts announce logins and ended sessions on it
- * themselves (models/refreshSessions.ts); the areas announce factors changed in MySQL.
+ * kept of that account (services/securitySummaries.ts). The session scripts announce logins (as `id sid`: its activity
+ * row follows) and ended sessions on it themselves (models/refreshSessions.ts); the areas announce factors changed in MySQL.
  */
 export function createAccountChanges(redis: Redis, keyPrefix: string, logger: Logger) {
   const channel = `${keyPrefix}account-changed`;

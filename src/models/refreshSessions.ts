@@ -50,7 +50,7 @@ if redis.call('ZCARD', KEYS[3]) > 0 and not redis.call('ZSCORE', KEYS[3], ARGV[1
 redis.call('ZADD', KEYS[3], now, ARGV[13])
 redis.call('PEXPIRE', KEYS[3], ARGV[14])
 if #ended > 0 then redis.call('PUBLISH', ARGV[10], table.concat(ended, ',')) end
-redis.call('PUBLISH', ARGV[12], ARGV[2])
+redis.call('PUBLISH', ARGV[12], ARGV[2] .. ' ' .. ARGV[1])
 return {'created', ended, newDevice}
 `);
 

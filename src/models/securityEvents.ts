@@ -1,6 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Db } from '../config/clients.js';
 import { mysqlCall } from './storeErrors.js';
+import { withConnection } from './transaction.js';
 import { changed, statement, type User } from './user.js';
 
 /** What happened to an account, as its activity page names it. */
@@ -159,20 +160,15 @@ export function createSecurityEventModel(db: Db) {
 
     /** Runs `work` while holding a named MySQL lock (not waiting for it): one instance at a time; false when another holds it. */
     async whileLocked(name: string, work: () => Promise<void>): Promise<boolean> {
-      return mysqlCall(async () => {
-        const conn = await db.getConnection();
+      return withConnection(db, async (conn) => {
+        const [[lock]] = await mysqlCall(() => conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS got', [name]));
+        if (lock?.got !== 1) return false;
         try {
-          const [[lock]] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS got', [name]);
-          if (lock?.got !== 1) return false;
-          try {
-            await work();
-          } finally {
-            await conn.query('SELECT RELEASE_LOCK(?)', [name]);
-          }
-          return true;
+          await work();
         } finally {
-          conn.release();
+          await mysqlCall(() => conn.query('SELECT RELEASE_LOCK(?)', [name]));
         }
+        return true;
       });
     },
   };

@@ -35,8 +35,17 @@ const NETWORK_CODES = new Set([
 // Error replies of a Redis that is there but cannot serve now; any other reply (WRONGTYPE, a script error) is a bug.
 const REDIS_OUTAGE_REPLIES = new Set(['OOM', 'READONLY', 'LOADING', 'BUSY', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'NOREPLICAS', 'MISCONF', 'EXECABORT']);
 
-/** Runs a MySQL call; connection-level failures become StoreUnavailableError, SQL errors pass through. */
-export async function mysqlCall<T>(call: () => Promise<T>): Promise<T> {
+/**
+ * Runs one MySQL statement, bounded as a whole: mysql2's statement timeout starts only once the statement is
+ * prepared, so a server that hangs while preparing it would hang the request. Connection-level failures and
+ * the bound become StoreUnavailableError; SQL errors pass through.
+ */
+export function mysqlCall<T>(call: () => Promise<T>): Promise<T> {
+  return mysqlWork(() => withTimeout(call(), STORE_TIMEOUT_MS));
+}
+
+/** Runs several MySQL statements (each a mysqlCall of its own) with errors as mysqlCall has them, unbounded. */
+export async function mysqlWork<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
@@ -45,11 +54,11 @@ export async function mysqlCall<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Rejects when `promise` has not settled within `ms`; the late result, if any, is dropped. */
+/** Rejects (code ETIMEDOUT) when `promise` has not settled within `ms`; the late result, if any, is dropped. */
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

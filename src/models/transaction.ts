@@ -1,6 +1,6 @@
 import type { PoolConnection } from 'mysql2/promise';
-import type { Db } from '../config/clients.js';
-import { mysqlCall } from './storeErrors.js';
+import { STORE_TIMEOUT_MS, type Db } from '../config/clients.js';
+import { mysqlCall, mysqlWork, StoreUnavailableError, withTimeout } from './storeErrors.js';
 
 /** Milliseconds as an SQL interval takes them (`NOW(3) + INTERVAL ? MICROSECOND`): times are the database's own. */
 export const micros = (ms: number): number => Math.round(ms * 1000);
@@ -8,24 +8,49 @@ export const micros = (ms: number): number => Math.round(ms * 1000);
 /** Where a statement runs: the pool (a statement of its own) or a transaction's connection. */
 export type Sql = Db | PoolConnection;
 
+/** A connection of the pool's, within STORE_TIMEOUT_MS (a full pool or a server that hangs is an outage). */
+export async function connectionOf(db: Db): Promise<PoolConnection> {
+  const pending = db.getConnection();
+  return withTimeout(pending, STORE_TIMEOUT_MS).catch((err: unknown) => {
+    pending.then((conn) => conn.release(), () => undefined); // a late one goes back to the pool
+    throw err;
+  });
+}
+
+/**
+ * Lends `use` a connection of its own. One that failed as a store may still be waiting for an answer: it is closed,
+ * not handed back to the pool (MySQL then rolls back what it held).
+ */
+export function withConnection<T>(db: Db, use: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  return mysqlWork(async () => {
+    const conn = await connectionOf(db);
+    try {
+      const result = await use(conn);
+      conn.release();
+      return result;
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) conn.destroy();
+      else conn.release();
+      throw err;
+    }
+  });
+}
+
 /**
  * Runs `work` in one transaction: all of it happens, or none. READ COMMITTED takes no gap locks, which would make
  * parallel changes of other accounts' rows deadlock; each account's are serialised by its rows' locks.
  */
 export function inTransaction<T>(db: Db, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
-  return mysqlCall(async () => {
-    const conn = await db.getConnection();
+  return withConnection(db, async (conn) => {
+    await mysqlCall(() => conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED'));
+    await mysqlCall(() => conn.beginTransaction());
     try {
-      await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
-      await conn.beginTransaction();
       const result = await work(conn);
-      await conn.commit();
+      await mysqlCall(() => conn.commit());
       return result;
     } catch (err) {
-      await conn.rollback().catch(() => undefined);
+      if (!(err instanceof StoreUnavailableError)) await mysqlCall(() => conn.rollback());
       throw err;
-    } finally {
-      conn.release();
     }
   });
 }

@@ -93,9 +93,10 @@ export function createUserModel(db: Db) {
       }
     },
 
-    /** The same password, hashed with new parameters. */
-    async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
-      await mysqlCall(() => db.execute(statement('UPDATE users SET password_hash = ? WHERE id = ?'), [passwordHash, id]));
+    /** The same password, hashed with new parameters, unless the password changed since `checkedHash` was read. */
+    async rehashPassword(id: string, checkedHash: string, passwordHash: string): Promise<boolean> {
+      const sql = 'UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?';
+      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [passwordHash, id, checkedHash])));
     },
 
     /** A new password (the sessions that end with it take the TOTP secrets offered to them along). */

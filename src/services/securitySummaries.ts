@@ -20,6 +20,9 @@ const KEPT_MS = 5 * 60_000;
 const KEPT_ACCOUNTS = 10_000;
 // A page waits at most this long for a summary it must read; later (a store slow or away) it shows the links alone.
 const READ_BUDGET_MS = 300;
+// A login is announced when its session starts and its activity row is written just after: a read without that
+// row is not kept for this long (a login that failed there writes none).
+const LOGIN_ROW_WAIT_MS = 10_000;
 
 export type SecuritySummaries = ReturnType<typeof createSecuritySummaries>;
 
@@ -47,6 +50,16 @@ export function createSecuritySummaries({
   const kept = new Map<string, { summary: SecuritySummary; period: number; at: number }>();
   // The reads under way, by account: one that an announcement overtook is not kept.
   const reading = new Map<string, object>();
+  // Logins announced whose activity row a read has not seen yet: the session id, and until when it is awaited.
+  const loginsAhead = new Map<string, { sid: string; until: number }>();
+  /** Whether the summary shows the account's latest announced login (or that login stopped being awaited). */
+  const showsLatestLogin = (userId: string, summary: SecuritySummary) => {
+    const ahead = loginsAhead.get(userId);
+    if (!ahead) return true;
+    const seen = Date.now() > ahead.until || summary.latestLogins.some((login) => login.detail === ahead.sid);
+    if (seen) loginsAhead.delete(userId);
+    return seen;
+  };
 
   async function read(userId: string, period: number | undefined): Promise<SecuritySummary> {
     const mark = {};
@@ -59,7 +72,7 @@ export function createSecuritySummaries({
     const summary = { totp: facts?.totp ?? false, passkeys: facts?.passkeys ?? 0, sessions: live, latestLogins };
     if (reading.get(userId) === mark) {
       reading.delete(userId);
-      if (period !== undefined && period === livePeriod()) {
+      if (period !== undefined && period === livePeriod() && showsLatestLogin(userId, summary)) {
         if (kept.size >= KEPT_ACCOUNTS) kept.delete(kept.keys().next().value!);
         kept.set(userId, { summary, period, at: Date.now() });
       }
@@ -86,10 +99,17 @@ export function createSecuritySummaries({
       return redisAnswers() ? readInTime(userId, period) : undefined;
     },
 
-    /** The account changed (announced): what is kept of it, or being read, is no longer current. */
-    forget(userId: string): void {
+    /**
+     * An account changed (announced as its id, or as `id sid` by a login's session): what is kept of it, or being
+     * read, is no longer current.
+     */
+    heard(message: string): void {
+      const [userId, loginSid] = message.split(' ');
       kept.delete(userId);
       reading.delete(userId);
+      if (!loginSid) return;
+      if (loginsAhead.size >= KEPT_ACCOUNTS) loginsAhead.delete(loginsAhead.keys().next().value!);
+      loginsAhead.set(userId, { sid: loginSid, until: Date.now() + LOGIN_ROW_WAIT_MS });
     },
   };
 }
