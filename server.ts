@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './src/config/index.js';
 import { closeStores, openStores } from './src/config/clients.js';
 import { runPrimary } from './src/config/cluster.js';
 import { createLogger } from './src/config/logger.js';
-import { lowerThreadPoolPriority } from './src/config/threadPool.js';
+import { lowerThreadPoolPriority, reportPoolPriority } from './src/config/threadPool.js';
 import { migrateWhenReachable } from './src/models/migrate.js';
 import { createConfiguredSender } from './src/services/mail/sender.js';
 
@@ -27,8 +27,14 @@ function readConfig() {
 const config = readConfig();
 const logger = createLogger(config.logLevel, { buffered: true, pretty: !config.isProduction });
 
-/** One whole site in this process (migrations under their named lock, so N workers apply them once). */
-function serveSite(): void {
+/**
+ * One whole site in this process (migrations under their named lock, so N workers apply them once). argon2 runs on
+ * libuv's thread pool: its threads niced leave the core to the event loop. They are found by their work before
+ * anything else runs (a hash or a query under way would hide one), and said after the line a person or a supervisor
+ * waits for, which goes out at once (a worker's after its primary's).
+ */
+async function serveSite(): Promise<void> {
+  const pool = await lowerThreadPoolPriority();
   const stores = openStores(config, logger);
   const stopping = new AbortController();
   // The outbox's sender runs in every site process (rows are locked one at a time: instances never send one twice),
@@ -38,10 +44,8 @@ function serveSite(): void {
   const server = createApp({ config, ...stores, logger, nudgeMail: sender.nudge }).listen(config.port, () => {
     logger.info({ port: config.port }, `login-page listening on http://localhost:${config.port}`);
     for (const warning of config.warnings) logger.warn(warning);
-    // The line a person or a supervisor waits for, at once; a worker's follows its primary's.
     if (cluster.isPrimary) logger.flush();
-    // argon2 runs on libuv's thread pool: its threads niced leave the core to the event loop (in the background).
-    void lowerThreadPoolPriority(undefined, logger);
+    reportPoolPriority(pool, logger);
   });
 
   // Slow or unfinished requests are cut off instead of holding a socket for Node's default five minutes.
@@ -70,7 +74,7 @@ function serveSite(): void {
 
 // WEB_CONCURRENCY > 1: this process forks the workers (each runs this file as a site) and only watches them.
 if (cluster.isPrimary && config.webConcurrency > 1) runPrimary(config.webConcurrency, config.port, logger);
-else serveSite();
+else void serveSite();
 
 // A store failure must never take the process down.
 process.on('unhandledRejection', (reason) => logger.error({ err: { message: String((reason as Error)?.message ?? reason) } }, 'unhandled rejection'));

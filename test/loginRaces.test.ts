@@ -21,6 +21,7 @@ import {
   type App,
   type Tokens,
 } from './helpers/site.js';
+import { hookedPool, type Around } from './helpers/hookedPool.js';
 import { testStores } from './helpers/stores.js';
 
 const someIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
@@ -96,6 +97,22 @@ describe('logins under way while a deletion, a password change or a lock ends th
     expect((await login(PASSWORD)).status, 'the old password').to.equal(401);
   });
 
+  it('in parallel: 10 logins with the right password while its outdated hash is rehashed all get in, and the hash is rehashed once', async () => {
+    const user = await loggedInUser(app);
+    const outdated = await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 4096, timeCost: 1 });
+    await users.changePassword(user.id, outdated);
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 10 },
+        async () => (await postTo(app, '/user/login').set('X-Forwarded-For', someIp()).send({ id: user.id, password: PASSWORD })).status,
+      ),
+    );
+    expect(statuses).to.deep.equal(Array(10).fill(303));
+    const stored = (await users.findById(user.id))!.passwordHash;
+    expect(stored).to.not.equal(outdated);
+    expect(await argon2.verify(stored, PASSWORD)).to.equal(true);
+  });
+
   it("an administrator's lock: no login that was under way keeps a session", async () => {
     const admin = await loggedInUser(app);
     await users.setAdmin(admin.id, true);
@@ -113,29 +130,23 @@ describe('logins under way while a deletion, a password change or a lock ends th
 
 /**
  * The real pool, except that the first statement `holds` picks waits until `release()` (with `method`
- * `getConnection`: the first transaction it picks); `reached` says it got there.
+ * `beginTransaction`: the first transaction it picks); `reached` says it got there.
  */
-function holdingOne(db: Db, holds: (sql: string, values: unknown[]) => boolean, method: 'execute' | 'getConnection' = 'execute') {
+function holdingOne(db: Db, holds: (sql: string, values: unknown[]) => boolean, method: 'execute' | 'beginTransaction' = 'execute') {
   let arrive!: () => void;
   let release!: () => void;
   const reached = new Promise<void>((resolve) => (arrive = resolve));
   const released = new Promise<void>((resolve) => (release = resolve));
   let armed = true;
-  const pool = new Proxy(db, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (prop !== method || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-      return async (query: string | { sql: string } = '', values: unknown[] = []) => {
-        if (armed && holds(typeof query === 'string' ? query : query.sql, values)) {
-          armed = false;
-          arrive();
-          await released;
-        }
-        return (value as (...args: unknown[]) => unknown).call(target, query, values);
-      };
-    },
-  });
-  return { pool, reached, release };
+  const around: Around = async (sql, values, run) => {
+    if (armed && holds(sql, values)) {
+      armed = false;
+      arrive();
+      await released;
+    }
+    return run();
+  };
+  return { pool: hookedPool(db, around, [method]), reached, release };
 }
 
 /**
@@ -152,7 +163,7 @@ describe('a login that starts its session while a password change or a deletion 
     let userId = '';
     const held = statement
       ? holdingOne(db, (sql, values) => sql.startsWith(statement) && values.includes(userId))
-      : holdingOne(db, () => userId !== '', 'getConnection');
+      : holdingOne(db, () => userId !== '', 'beginTransaction');
     const { app } = await makeSite({ TRUST_PROXY: 'true' }, { db: held.pool });
     const user = await loggedInUser(app);
     userId = user.id;

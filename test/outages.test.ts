@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { createDb, createRedis } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
+import { createUserModel } from '../src/models/user.js';
 import {
   cookieHeader,
   expire,
@@ -19,6 +20,7 @@ import {
   type Tokens,
 } from './helpers/site.js';
 import { REDIS_URL, testStores } from './helpers/stores.js';
+import { hookedPool } from './helpers/hookedPool.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
 import { expectUnavailable } from './helpers/outage.js';
 import { ko } from './helpers/i18n.js';
@@ -143,7 +145,7 @@ describe('MySQL outage (through a proxy the test cuts)', function () {
     }
   });
 
-  it('a MySQL that hangs while a statement is prepared (the first of its kind on a connection): 503 within a few seconds', async () => {
+  it('a MySQL that hangs while a statement is prepared (the first of its kind on a connection), or inside a transaction: 503 within a few seconds', async () => {
     const { target, redis } = await testStores();
     const proxy = await startTcpProxy(target.port, target.host);
     const db = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
@@ -156,8 +158,43 @@ describe('MySQL outage (through a proxy the test cuts)', function () {
       proxy.restore();
       await untilReady(app);
       expect((await postTo(app, '/user/login').send({ id: uniqueId(), password: PASSWORD })).status).to.equal(401);
+      // And inside a transaction (a registration's): its first statement hangs, then its own.
+      await db.query('SELECT 1');
+      proxy.freeze();
+      await expectUnavailable(postTo(app, '/user/register').send({ id: uniqueId(), name: 'N', password: PASSWORD, confirmPassword: PASSWORD }));
+      proxy.restore();
     } finally {
       await db.end();
+      await proxy.close();
+    }
+  });
+
+  it("an administrator's lock cut off by a MySQL that hangs: 503, and the account's sessions have ended anyway (a lock cut off may still land)", async () => {
+    const { target, redis } = await testStores();
+    const proxy = await startTcpProxy(target.port, target.host);
+    const real = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
+    let freezeAfterReading = '';
+    const db = hookedPool(real, async (sql, values, run) => {
+      const result = await run();
+      if (freezeAfterReading && values.includes(freezeAfterReading) && sql.startsWith('SELECT id, name, password_hash')) proxy.freeze();
+      return result;
+    });
+    try {
+      const { app } = await makeSite({}, { db, redis });
+      const user = await loggedInUser(app);
+      const adminId = uniqueId();
+      await register(app, { id: adminId });
+      expect(await createUserModel(real).setAdmin(adminId, true)).to.equal(true);
+      const adminCookies = setCookies(await postTo(app, '/user/login').send({ id: adminId, password: PASSWORD }));
+      const admin = { accessToken: adminCookies.accessToken.value, refreshToken: adminCookies.refreshToken.value };
+      freezeAfterReading = user.id;
+      await expectUnavailable(postTo(app, `/admin/users/${user.id}/lock`, cookieHeader(admin)).send({}));
+      freezeAfterReading = '';
+      proxy.restore();
+      await untilReady(app);
+      expect(isLoggedIn(await getInfo(app, { accessToken: expire(user.accessToken), refreshToken: user.refreshToken })), 'its refresh').to.equal(false);
+    } finally {
+      await real.end();
       await proxy.close();
     }
   });
@@ -168,17 +205,10 @@ describe('MySQL outage (through a proxy the test cuts)', function () {
     const real = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
     let freezeAfterAccountRead = false;
     // The real pool, except that MySQL starts hanging right after a login read its account (the checked write is next).
-    const db = new Proxy(real, {
-      get(pool, prop, receiver) {
-        const value = Reflect.get(pool, prop, receiver);
-        if (prop !== 'execute') return typeof value === 'function' ? value.bind(pool) : value;
-        return async (...args: Parameters<typeof real.execute>) => {
-          const result = await real.execute(...args);
-          const sql = typeof args[0] === 'string' ? args[0] : args[0].sql;
-          if (freezeAfterAccountRead && sql.startsWith('SELECT id, name, password_hash')) proxy.freeze();
-          return result;
-        };
-      },
+    const db = hookedPool(real, async (sql, _values, run) => {
+      const result = await run();
+      if (freezeAfterAccountRead && sql.startsWith('SELECT id, name, password_hash')) proxy.freeze();
+      return result;
     });
     try {
       const { app } = await makeSite({}, { db, redis });

@@ -157,7 +157,8 @@ describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function (
 
   it("a login whose throttle node stops taking writes after the reserve (CLIENT PAUSE WRITE) answers 503, and leaves no session and no login in the account's activity", async () => {
     const app = await site();
-    const masterOf = async (key: string) => Number(redis.slots[Number((await run('redis-cli', ['-p', String(cluster.ports[0]), 'cluster', 'keyslot', key])).stdout)].master.port);
+    const masterOf = async (key: string) =>
+      Number(redis.slots[Number((await run('redis-cli', ['-p', String(cluster.ports[0]), 'cluster', 'keyslot', key])).stdout)].master.port);
     // A network whose throttle keys live on a master of their own: not the ended-session log's (a session ended
     // records itself there), not the account's.
     let ip = someIp();
@@ -170,14 +171,20 @@ describe('on a Redis Cluster (3 local masters, REDIS_CLUSTER_NODES)', function (
     const loginFrom = () => postTo(app, '/user/login').set('X-Forwarded-For', ip).send({ id, password: PASSWORD });
     expect((await loginFrom()).status).to.equal(303);
 
+    const node = await redis.nodeClient(redis.masters.find((master) => master.port === throttleNode)!);
+    // Three unknown ids' logins first, from other networks: the attempt's hash waits behind theirs (one at a time).
+    const ahead = Array.from({ length: 3 }, () =>
+      Promise.resolve(postTo(app, '/user/login').set('X-Forwarded-For', someIp()).send({ id: uniqueId(), password: PASSWORD })),
+    );
     const attempt = Promise.resolve(loginFrom());
     // The reserve has counted the attempt: the password is being checked (argon2, tens of ms) when writes stop.
     await until(async () => (await redis.exists(throttleKey(id))) === 1, 'the attempt reserved', 2000);
-    await run('redis-cli', ['-p', String(throttleNode), 'client', 'pause', '4000', 'write']);
+    await node.sendCommand(['CLIENT', 'PAUSE', '4000', 'WRITE']);
     try {
       await expectUnavailable(attempt);
     } finally {
-      await run('redis-cli', ['-p', String(throttleNode), 'client', 'unpause']);
+      await node.sendCommand(['CLIENT', 'UNPAUSE']);
+      await Promise.all(ahead);
     }
     const { db } = await testStores();
     const [[{ n }]] = await db.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM security_events WHERE account_id = ? AND kind = 'login'", [id]);

@@ -7,6 +7,7 @@ import { createPasskeyModel } from '../src/models/passkeys.js';
 import { en, ko } from './helpers/i18n.js';
 import { cookieHeader, getInfo, loggedInUser, login, makeSite, PASSWORD, postTo, setCookies, type App, type Tokens } from './helpers/site.js';
 import { redisKeyPrefix, testStores } from './helpers/stores.js';
+import { hookedPool } from './helpers/hookedPool.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
 import { until } from './helpers/until.js';
 
@@ -83,19 +84,12 @@ describe('the last login on an instance that read the account while that login w
     const real = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
     let frozen: (() => void) | undefined;
     // The thief's instance: its MySQL hangs as the login's activity row is about to be written, until released.
-    const db = new Proxy(real, {
-      get(pool, prop, receiver) {
-        const value = Reflect.get(pool, prop, receiver);
-        if (prop !== 'execute') return typeof value === 'function' ? value.bind(pool) : value;
-        return (...args: Parameters<typeof real.execute>) => {
-          const sql = typeof args[0] === 'string' ? args[0] : args[0].sql;
-          if (frozen === undefined && sql.startsWith('INSERT INTO security_events')) {
-            proxy.freeze();
-            frozen = () => proxy.restore();
-          }
-          return real.execute(...args);
-        };
-      },
+    const db = hookedPool(real, (sql, _values, run) => {
+      if (frozen === undefined && sql.startsWith('INSERT INTO security_events')) {
+        proxy.freeze();
+        frozen = () => proxy.restore();
+      }
+      return run();
     });
     try {
       const thiefSite = (await makeSite({}, { db, redis })).app;
@@ -104,7 +98,9 @@ describe('the last login on an instance that read the account while that login w
       const sessionsShown = async () => summaryOn((await getInfo(ownerSite, owner)).text)['/user/sessions'];
       expect(await sessionsShown()).to.equal(ko('security.sessions', { count: 1 }));
       const theft = Promise.resolve(
-        postTo(thiefSite, '/user/login').set('User-Agent', 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0').send({ id: owner.id, password: PASSWORD }),
+        postTo(thiefSite, '/user/login')
+          .set('User-Agent', 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0')
+          .send({ id: owner.id, password: PASSWORD }),
       );
       await until(() => frozen !== undefined, "the thief's login writing its row", 5000);
       // The owner's instance heard the login (its session) and reads the account again: the row is not there yet.

@@ -7,6 +7,7 @@ import { startPrivateRedis } from './helpers/privateRedis.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
 import { until } from './helpers/until.js';
 import { countByName, watchSentCommands } from './helpers/sentCommands.js';
+import { hookedPool } from './helpers/hookedPool.js';
 import { testStores, testSubscriber } from './helpers/stores.js';
 import type { Subscriber } from '../src/config/clients.js';
 
@@ -21,14 +22,8 @@ describe('store traffic of jwt_auth (private redis-server, counted by MONITOR, t
     subscriber = testSubscriber(`redis://127.0.0.1:${redis.port}`);
     sent = await watchSentCommands(redis.client);
     const { db } = await testStores();
-    // Count MySQL queries too, by wrapping the pool the app gets.
-    const countingDb = new Proxy(db, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop === 'query' || prop === 'execute') return (...args: unknown[]) => (queries++, value.apply(target, args));
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+    // Count MySQL statements too, on the connections of the pool the app gets.
+    const countingDb = hookedPool(db, (_sql, _values, run) => (queries++, run()), ['execute', 'query']);
     ({ app } = await makeSite({}, { db: countingDb, redis: redis.client, subscriber }));
   });
   after(async () => {

@@ -11,9 +11,10 @@ async function verifyLogin(users: UserModel, passwords: Passwords, id: string, p
   if (!user || !matches) return undefined;
   if (!needsRehash(user.passwordHash)) return user;
   const passwordHash = await passwords.hash(password, gone);
-  // A password changed meanwhile stays: the login goes on with the hash it checked, which the session's start finds
-  // outdated (the login then fails as any that a password change overtook).
-  return (await users.rehashPassword(user.id, user.passwordHash, passwordHash)) ? { ...user, passwordHash } : user;
+  if (await users.rehashPassword(user.id, user.passwordHash, passwordHash)) return { ...user, passwordHash };
+  // Another login rehashed it first, or the password changed meanwhile (that one stays): the password is asked again.
+  const current = await users.findById(id);
+  return current && (await passwords.verify(current.passwordHash, password, gone)) ? current : undefined;
 }
 
 /** A Passport instance of this app's own (not the global one), with the tutorial's `local-login` strategy. */

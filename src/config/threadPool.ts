@@ -17,25 +17,34 @@ const JOB_ITERATIONS = 50_000;
 const ROUNDS = 3;
 const job = promisify(pbkdf2);
 
+/** What lowerThreadPoolPriority did: the threads it niced of `size`, or why it did nothing. */
+export type PoolPriority = { threads: number[]; size: number; failure?: string } | { unsupported: true };
+
 /**
  * Puts libuv's thread-pool threads of this process at POOL_NICE (Linux; elsewhere it does nothing). libuv neither
  * names them nor lets them inherit a nice value (the pool is already there when this runs), so they are told apart
  * by their work: `size` CPU-bound jobs at once, and the `size` threads whose CPU time grew by a job are the pool.
- * Resolves with their thread ids; never rejects (a failure is logged, the site runs on at normal priority).
+ * Run it before the first request: a hash under way would make its thread look busy on its own. Never rejects.
  */
-export async function lowerThreadPoolPriority(size = Number(process.env.UV_THREADPOOL_SIZE) || 4, logger?: Pick<Logger, 'info' | 'warn'>): Promise<number[]> {
+export async function lowerThreadPoolPriority(size = Number(process.env.UV_THREADPOOL_SIZE) || 4): Promise<PoolPriority> {
+  if (!existsSync(TASKS)) return { unsupported: true };
   try {
-    if (!existsSync(TASKS)) return [];
-    const pool = await findPoolThreads(size);
-    for (const tid of pool) setPriority(tid, POOL_NICE);
-    if (pool.length < size)
-      logger?.warn({ found: pool.length, size }, `thread pool: only ${pool.length} of ${size} threads told apart; those at nice ${POOL_NICE}`);
-    else logger?.info(`thread pool at nice ${POOL_NICE}: ${pool.length} threads`);
-    return pool;
+    const threads = await findPoolThreads(size);
+    for (const tid of threads) setPriority(tid, POOL_NICE);
+    return { threads, size };
   } catch (err) {
-    logger?.warn({ err: { message: String((err as Error)?.message ?? err) } }, 'thread pool left at normal priority');
-    return [];
+    return { threads: [], size, failure: String((err as Error)?.message ?? err) };
   }
+}
+
+/** Says what lowerThreadPoolPriority did (a failure or a partial find is a warning: the site runs on regardless). */
+export function reportPoolPriority(outcome: PoolPriority, logger: Pick<Logger, 'info' | 'warn'>): void {
+  if ('unsupported' in outcome) return;
+  const { threads, size, failure } = outcome;
+  if (failure !== undefined) logger.warn({ err: { message: failure } }, 'thread pool left at normal priority');
+  else if (threads.length < size)
+    logger.warn({ found: threads.length, size }, `thread pool: only ${threads.length} of ${size} threads told apart; those at nice ${POOL_NICE}`);
+  else logger.info(`thread pool at nice ${POOL_NICE}: ${threads.length} threads`);
 }
 
 async function findPoolThreads(size: number): Promise<number[]> {

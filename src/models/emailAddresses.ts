@@ -1,8 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Db } from '../config/clients.js';
-import { mysqlCall } from './storeErrors.js';
-import { inTransaction, micros, type Sql } from './transaction.js';
-import { ER_DUP_ENTRY, statement } from './user.js';
+import { execute, inTransaction, micros, type Sql } from './transaction.js';
+import { ER_DUP_ENTRY } from './user.js';
 
 /** How a verification link went: the address is the account's now, or the link was no good, or another account verified it first. */
 export type Verified = { verified: { userId: string; address: string } } | { invalid: true } | { taken: true };
@@ -11,12 +10,12 @@ export type EmailAddresses = ReturnType<typeof createEmailAddresses>;
 
 /** The email columns of `users` and their verification links (migration 006-mail); only a link's hash is stored. */
 export function createEmailAddresses(db: Db) {
-  const run = (conn: Sql, sql: string, values: Array<string | number | Buffer | null>) => conn.execute<ResultSetHeader>(statement(sql), values);
+  const run = (conn: Sql, sql: string, values: Array<string | number | Buffer | null>) => execute<ResultSetHeader>(conn, sql, values);
 
   return {
     /** The account that has verified this (normalised) address, if one has. */
     async verifiedBy(conn: Sql, address: string): Promise<string | undefined> {
-      const [rows] = await mysqlCall(() => conn.execute<RowDataPacket[]>(statement('SELECT id FROM users WHERE email = ?'), [address]));
+      const [rows] = await execute<RowDataPacket[]>(conn, 'SELECT id FROM users WHERE email = ?', [address]);
       return rows[0]?.id as string | undefined;
     },
 
@@ -43,7 +42,7 @@ export function createEmailAddresses(db: Db) {
       return inTransaction(db, async (conn) => {
         const find = `SELECT t.user_pk, t.email, u.id FROM account_tokens t JOIN users u ON u.pk = t.user_pk
           WHERE t.token_hash = ? AND t.purpose = 'verify-email' AND t.expires_at > NOW(3) FOR UPDATE`;
-        const [[link]] = await conn.execute<RowDataPacket[]>(statement(find), [tokenHash]);
+        const [[link]] = await execute<RowDataPacket[]>(conn, find, [tokenHash]);
         if (!link) return { invalid: true };
         await run(conn, 'DELETE FROM account_tokens WHERE token_hash = ?', [tokenHash]);
         const address = link.email as string;
@@ -60,7 +59,7 @@ export function createEmailAddresses(db: Db) {
 
     /** The account's verified address (null: none), its row locked until the caller's transaction ends; undefined when the account is gone. */
     async lock(conn: Sql, userId: string): Promise<{ verified: string | null } | undefined> {
-      const [[row]] = await conn.execute<RowDataPacket[]>(statement('SELECT email FROM users WHERE id = ? FOR UPDATE'), [userId]);
+      const [[row]] = await execute<RowDataPacket[]>(conn, 'SELECT email FROM users WHERE id = ? FOR UPDATE', [userId]);
       return row && { verified: row.email as string | null };
     },
 

@@ -1,8 +1,6 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Db } from '../config/clients.js';
-import { mysqlCall } from './storeErrors.js';
-import { inTransaction, micros, type Sql } from './transaction.js';
-import { statement } from './user.js';
+import { execute, inTransaction, micros, type Sql } from './transaction.js';
 
 /** A mail as the outbox keeps it: its payload sealed (it holds live links), its Message-ID and kind in the clear for the log. */
 export interface OutboxMail {
@@ -39,7 +37,7 @@ export function createOutbox(db: Db) {
       const sql = carrying
         ? 'INSERT INTO mail_outbox (message_id, kind, payload) SELECT ?, ?, ? FROM account_tokens WHERE token_hash = ?'
         : 'INSERT INTO mail_outbox (message_id, kind, payload) VALUES (?, ?, ?)';
-      await conn.execute<ResultSetHeader>(statement(sql), carrying ? [...values, carrying] : values);
+      await execute<ResultSetHeader>(conn, sql, carrying ? [...values, carrying] : values);
     },
 
     /**
@@ -51,7 +49,7 @@ export function createOutbox(db: Db) {
       return inTransaction(db, async (conn) => {
         const due = `SELECT pk, message_id, kind, payload, attempts, TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3)) AS age_us FROM mail_outbox
           WHERE state = 'pending' AND next_attempt_at <= NOW(3) ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED`;
-        const [[row]] = await conn.execute<RowDataPacket[]>(statement(due), []);
+        const [[row]] = await execute<RowDataPacket[]>(conn, due, []);
         if (!row) return false;
         const mail = {
           pk: Number(row.pk),
@@ -72,7 +70,7 @@ export function createOutbox(db: Db) {
                 'UPDATE mail_outbox SET attempts = attempts + 1, state = ?, payload = NULL, done_at = NOW(3) WHERE pk = ?',
                 ['sent' in outcome ? 'sent' : 'failed', mail.pk],
               ];
-        await conn.execute<ResultSetHeader>(statement(sql), values);
+        await execute<ResultSetHeader>(conn, sql, values);
         return true;
       });
     },
@@ -80,7 +78,7 @@ export function createOutbox(db: Db) {
     /** Deletes some mails sent or given up more than `ageMs` ago (they hold no payload; they only tell that they went). */
     async purgeDone(ageMs: number): Promise<void> {
       const sql = `DELETE FROM mail_outbox WHERE state <> 'pending' AND done_at <= NOW(3) - INTERVAL ? MICROSECOND LIMIT ${PURGED_AT_ONCE}`;
-      await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [micros(ageMs)]));
+      await execute<ResultSetHeader>(db, sql, [micros(ageMs)]);
     },
   };
 }

@@ -1,7 +1,8 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Db, Redis } from '../config/clients.js';
-import { mysqlCall, redisCall } from './storeErrors.js';
-import { changed, ER_DUP_ENTRY, statement } from './user.js';
+import { redisCall } from './storeErrors.js';
+import { changed, ER_DUP_ENTRY } from './user.js';
+import { execute } from './transaction.js';
 
 /** What the server keeps of a passkey: its public key and signature counter, never a secret. */
 export interface StoredPasskey {
@@ -57,7 +58,7 @@ export function createPasskeyModel(db: Db, redis: Redis, keyPrefix: string) {
     async listByUser(userId: string): Promise<PasskeySummary[]> {
       const sql = `SELECT p.credential_id, p.user_handle, p.transports, p.name, p.created_at, p.last_used_at
         FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE u.id = ? ORDER BY p.created_at, p.pk`;
-      const [rows] = await mysqlCall(() => db.execute<PasskeyRow[]>(statement(sql), [userId]));
+      const [rows] = await execute<PasskeyRow[]>(db, sql, [userId]);
       return rows.map((row) => ({
         credentialId: row.credential_id,
         userHandle: row.user_handle,
@@ -75,7 +76,7 @@ export function createPasskeyModel(db: Db, redis: Redis, keyPrefix: string) {
       const { credentialId, userHandle, publicKey, counter, transports, name } = passkey;
       const values = [credentialId, userHandle, Buffer.from(publicKey), counter, transports.join(','), name, userId];
       try {
-        return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), values)));
+        return changed(await execute<ResultSetHeader>(db, sql, values));
       } catch (err) {
         if ((err as { errno?: number }).errno === ER_DUP_ENTRY) return false;
         throw err;
@@ -86,7 +87,7 @@ export function createPasskeyModel(db: Db, redis: Redis, keyPrefix: string) {
       if (!isCredentialId(credentialId)) return undefined;
       const sql = `SELECT p.credential_id, u.id AS user_id, p.user_handle, p.public_key, p.counter, p.transports
         FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE p.credential_id = ?`;
-      const [rows] = await mysqlCall(() => db.execute<PasskeyRow[]>(statement(sql), [credentialId]));
+      const [rows] = await execute<PasskeyRow[]>(db, sql, [credentialId]);
       const row = rows[0];
       return (
         row && {
@@ -107,23 +108,23 @@ export function createPasskeyModel(db: Db, redis: Redis, keyPrefix: string) {
     async recordUse(credentialId: string, newCounter: number): Promise<boolean> {
       const sql = `UPDATE passkeys SET counter = ?, last_used_at = CURRENT_TIMESTAMP
         WHERE credential_id = ? AND (counter < ? OR (counter = 0 AND ? = 0))`;
-      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [newCounter, credentialId, newCounter, newCounter])));
+      return changed(await execute<ResultSetHeader>(db, sql, [newCounter, credentialId, newCounter, newCounter]));
     },
 
     /** Renames a passkey of this account only; false when the account has no such passkey. */
     async rename(userId: string, credentialId: string, name: string): Promise<boolean> {
       if (!isCredentialId(credentialId)) return false;
       const sql = 'UPDATE passkeys p JOIN users u ON u.pk = p.user_pk SET p.name = ? WHERE u.id = ? AND p.credential_id = ?';
-      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [name, userId, credentialId])));
+      return changed(await execute<ResultSetHeader>(db, sql, [name, userId, credentialId]));
     },
 
     /** Removes a passkey of this account only: its name (for the activity page), undefined when the account has no such passkey. */
     async remove(userId: string, credentialId: string): Promise<string | undefined> {
       if (!isCredentialId(credentialId)) return undefined;
       const find = 'SELECT p.name FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE u.id = ? AND p.credential_id = ?';
-      const [[found]] = await mysqlCall(() => db.execute<RowDataPacket[]>(statement(find), [userId, credentialId]));
+      const [[found]] = await execute<RowDataPacket[]>(db, find, [userId, credentialId]);
       const sql = 'DELETE p FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE u.id = ? AND p.credential_id = ?';
-      const removed = changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [userId, credentialId])));
+      const removed = changed(await execute<ResultSetHeader>(db, sql, [userId, credentialId]));
       return removed ? ((found?.name as string | undefined) ?? '') : undefined;
     },
 

@@ -1,8 +1,7 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Db } from '../config/clients.js';
-import { mysqlCall } from './storeErrors.js';
-import { micros, type Sql } from './transaction.js';
-import { changed, statement } from './user.js';
+import { execute, micros, type Sql } from './transaction.js';
+import { changed } from './user.js';
 
 /** A post that is setting a new password holds its link this long; parallel posts of the same link are refused meanwhile. */
 const CLAIM_MS = 60_000;
@@ -14,7 +13,7 @@ export type ResetLinks = ReturnType<typeof createResetLinks>;
 
 /** Password reset links (table `account_tokens`, migration 006-mail): only their hashes, bound to the password hash. */
 export function createResetLinks(db: Db) {
-  const run = (conn: Sql, sql: string, values: Array<string | number | Buffer | null>) => conn.execute<ResultSetHeader>(statement(sql), values);
+  const run = (conn: Sql, sql: string, values: Array<string | number | Buffer | null>) => execute<ResultSetHeader>(conn, sql, values);
 
   return {
     /**
@@ -23,16 +22,16 @@ export function createResetLinks(db: Db) {
      */
     async issue(userId: string | null, tokenHash: Buffer, ttlMs: number, conn: Sql = db): Promise<boolean> {
       const expired = 'DELETE t FROM account_tokens t JOIN users u ON u.pk = t.user_pk WHERE u.id = ? AND t.expires_at <= NOW(3)';
-      await mysqlCall(() => run(conn, expired, [userId]));
+      await run(conn, expired, [userId]);
       const sql = `INSERT INTO account_tokens (token_hash, user_pk, purpose, password_fingerprint, expires_at)
         SELECT ?, pk, 'reset-password', UNHEX(SHA2(password_hash, 256)), NOW(3) + INTERVAL ? MICROSECOND FROM users WHERE id = ?`;
-      return changed(await mysqlCall(() => run(conn, sql, [tokenHash, micros(ttlMs), userId])));
+      return changed(await run(conn, sql, [tokenHash, micros(ttlMs), userId]));
     },
 
     /** The account a good link resets, or undefined. */
     async accountOf(tokenHash: Buffer): Promise<string | undefined> {
       const sql = `SELECT u.id FROM account_tokens t JOIN users u ON u.pk = t.user_pk WHERE t.token_hash = ? AND ${GOOD}`;
-      const [rows] = await mysqlCall(() => db.execute<RowDataPacket[]>(statement(sql), [tokenHash]));
+      const [rows] = await execute<RowDataPacket[]>(db, sql, [tokenHash]);
       return rows[0]?.id as string | undefined;
     },
 
@@ -40,12 +39,12 @@ export function createResetLinks(db: Db) {
     async claim(tokenHash: Buffer): Promise<boolean> {
       const sql = `UPDATE account_tokens t JOIN users u ON u.pk = t.user_pk SET t.claimed_until = NOW(3) + INTERVAL ? MICROSECOND
         WHERE t.token_hash = ? AND ${GOOD} AND (t.claimed_until IS NULL OR t.claimed_until <= NOW(3))`;
-      return changed(await mysqlCall(() => run(db, sql, [micros(CLAIM_MS), tokenHash])));
+      return changed(await run(db, sql, [micros(CLAIM_MS), tokenHash]));
     },
 
     /** Lets go of a claimed link whose post did not set the password (refused, or a store failed). */
     async release(tokenHash: Buffer): Promise<void> {
-      await mysqlCall(() => run(db, 'UPDATE account_tokens SET claimed_until = NULL WHERE token_hash = ?', [tokenHash]));
+      await run(db, 'UPDATE account_tokens SET claimed_until = NULL WHERE token_hash = ?', [tokenHash]);
     },
 
     /**

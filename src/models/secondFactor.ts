@@ -1,8 +1,7 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Db } from '../config/clients.js';
-import { mysqlCall } from './storeErrors.js';
-import { inTransaction as runInTransaction } from './transaction.js';
-import { changed, statement } from './user.js';
+import { execute, inTransaction as runInTransaction } from './transaction.js';
+import { changed } from './user.js';
 
 /** An account's second factor as stored: the secret encrypted (utils/secondFactor.ts), never in plain text. */
 export interface SecondFactorState {
@@ -19,20 +18,20 @@ export type SecondFactorModel = ReturnType<typeof createSecondFactorModel>;
 
 /** The TOTP columns of `users` and the `recovery_codes` table (migrations 003-totp, 005-offered-secret-in-session); `removeAll` takes the passkeys too. */
 export function createSecondFactorModel(db: Db) {
-  const run = (conn: Db | PoolConnection, sql: string, values: Array<string | number | Buffer | null>) => conn.execute<ResultSetHeader>(statement(sql), values);
+  const run = (conn: Db | PoolConnection, sql: string, values: Array<string | number | Buffer | null>) => execute<ResultSetHeader>(conn, sql, values);
 
   const inTransaction = <T>(work: (conn: PoolConnection) => Promise<T>) => runInTransaction(db, work);
 
   /** The account's row is locked first: parallel resets then queue on it instead of deadlocking over its recovery codes. */
   async function dropTotp(conn: PoolConnection, userId: string): Promise<void> {
-    const [[row]] = await conn.execute<RowDataPacket[]>(statement('SELECT pk FROM users WHERE id = ? FOR UPDATE'), [userId]);
+    const [[row]] = await execute<RowDataPacket[]>(conn, 'SELECT pk FROM users WHERE id = ? FOR UPDATE', [userId]);
     if (!row) return;
     await run(conn, 'DELETE FROM recovery_codes WHERE user_pk = ?', [row.pk as number]);
     await run(conn, 'UPDATE users SET totp_secret = NULL, totp_last_step = NULL WHERE pk = ?', [row.pk as number]);
   }
 
   async function insertCodes(conn: PoolConnection, userId: string, codeHashes: Buffer[]): Promise<void> {
-    const [[{ pk }]] = await conn.execute<RowDataPacket[]>(statement('SELECT pk FROM users WHERE id = ?'), [userId]);
+    const [[{ pk }]] = await execute<RowDataPacket[]>(conn, 'SELECT pk FROM users WHERE id = ?', [userId]);
     const rows = codeHashes.map(() => '(?, ?)').join(', ');
     await run(
       conn,
@@ -46,7 +45,7 @@ export function createSecondFactorModel(db: Db) {
       const sql = `SELECT totp_secret,
         (SELECT COUNT(*) FROM recovery_codes rc WHERE rc.user_pk = users.pk AND rc.used_at IS NULL) AS codes_left
         FROM users WHERE id = ?`;
-      const [rows] = await mysqlCall(() => db.execute<StateRow[]>(statement(sql), [userId]));
+      const [rows] = await execute<StateRow[]>(db, sql, [userId]);
       const row = rows[0];
       return row && { secret: row.totp_secret, recoveryCodesLeft: Number(row.codes_left) };
     },
@@ -68,7 +67,7 @@ export function createSecondFactorModel(db: Db) {
     /** New recovery codes in place of all the old ones, used or not; false when TOTP is off. */
     replaceRecoveryCodes(userId: string, codeHashes: Buffer[]): Promise<boolean> {
       return inTransaction(async (conn) => {
-        const [locked] = await conn.execute<RowDataPacket[]>(statement('SELECT pk FROM users WHERE id = ? AND totp_secret IS NOT NULL FOR UPDATE'), [userId]);
+        const [locked] = await execute<RowDataPacket[]>(conn, 'SELECT pk FROM users WHERE id = ? AND totp_secret IS NOT NULL FOR UPDATE', [userId]);
         if (locked.length === 0) return false;
         await run(conn, 'DELETE FROM recovery_codes WHERE user_pk = ?', [locked[0].pk as number]);
         await insertCodes(conn, userId, codeHashes);
@@ -92,14 +91,14 @@ export function createSecondFactorModel(db: Db) {
     /** Accepts a code of time step `step` only when it is later than the last accepted one: of parallel uses, one wins. */
     async acceptStep(userId: string, step: number): Promise<boolean> {
       const sql = 'UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?)';
-      return changed(await mysqlCall(() => run(db, sql, [step, userId, step])));
+      return changed(await run(db, sql, [step, userId, step]));
     },
 
     /** Marks an unused recovery code used; false when it is not one of the account's unused codes (so each works once). */
     async useRecoveryCode(userId: string, codeHash: Buffer): Promise<boolean> {
       const sql = `UPDATE recovery_codes JOIN users ON users.pk = recovery_codes.user_pk SET recovery_codes.used_at = CURRENT_TIMESTAMP
         WHERE users.id = ? AND users.totp_secret IS NOT NULL AND recovery_codes.code_hash = ? AND recovery_codes.used_at IS NULL`;
-      return changed(await mysqlCall(() => run(db, sql, [userId, codeHash])));
+      return changed(await run(db, sql, [userId, codeHash]));
     },
   };
 }

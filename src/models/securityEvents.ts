@@ -1,8 +1,8 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Db } from '../config/clients.js';
 import { mysqlCall } from './storeErrors.js';
-import { withConnection } from './transaction.js';
-import { changed, statement, type User } from './user.js';
+import { execute, withConnection } from './transaction.js';
+import { changed, type User } from './user.js';
 
 /** What happened to an account, as its activity page names it. */
 export const ACTIVITY_KINDS = [
@@ -114,7 +114,7 @@ export function createSecurityEventModel(db: Db) {
                 [...fields, userId, asChecked.passwordHash, asChecked.hasTotp],
               ]
             : [fromAccount, [...fields, userId]];
-      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), values)));
+      return changed(await execute<ResultSetHeader>(db, sql, values));
     },
 
     /** One page of the account's events since `since`, newest first; `hasMore` when there is another. */
@@ -122,7 +122,7 @@ export function createSecurityEventModel(db: Db) {
       const sql = `SELECT ${COLUMNS} FROM security_events
         WHERE user_pk = (SELECT pk FROM users WHERE id = ?) AND at >= ?
         ORDER BY at DESC, id DESC LIMIT ${pageSize + 1} OFFSET ${(page - 1) * pageSize}`;
-      const [rows] = await mysqlCall(() => db.execute<EventRow[]>(statement(sql), [userId, since]));
+      const [rows] = await execute<EventRow[]>(db, sql, [userId, since]);
       return { events: rows.slice(0, pageSize).map(eventOf), hasMore: rows.length > pageSize };
     },
 
@@ -130,7 +130,7 @@ export function createSecurityEventModel(db: Db) {
     async audit({ page, pageSize }: { page: number; pageSize: number }) {
       const sql = `SELECT ${COLUMNS} FROM security_events WHERE actor_kind = 'admin'
         ORDER BY at DESC, id DESC LIMIT ${pageSize + 1} OFFSET ${(page - 1) * pageSize}`;
-      const [rows] = await mysqlCall(() => db.execute<EventRow[]>(statement(sql), []));
+      const [rows] = await execute<EventRow[]>(db, sql, []);
       return { events: rows.slice(0, pageSize).map(eventOf), hasMore: rows.length > pageSize };
     },
 
@@ -138,7 +138,7 @@ export function createSecurityEventModel(db: Db) {
     async latestLogins(userId: string, count: number): Promise<SecurityEvent[]> {
       const sql = `SELECT ${COLUMNS} FROM security_events WHERE user_pk = (SELECT pk FROM users WHERE id = ?) AND kind IN (${LOGINS})
         ORDER BY at DESC, id DESC LIMIT ${count}`;
-      const [rows] = await mysqlCall(() => db.execute<EventRow[]>(statement(sql), [userId]));
+      const [rows] = await execute<EventRow[]>(db, sql, [userId]);
       return rows.map(eventOf);
     },
 
@@ -147,14 +147,14 @@ export function createSecurityEventModel(db: Db) {
       if (userIds.length === 0) return new Map();
       const sql = `SELECT u.id, (SELECT MAX(e.at) FROM security_events e WHERE e.user_pk = u.pk AND e.kind IN (${LOGINS})) AS at
         FROM users u WHERE u.id IN (${userIds.map(() => '?').join(', ')})`;
-      const [rows] = await mysqlCall(() => db.execute<RowDataPacket[]>(statement(sql), userIds));
+      const [rows] = await execute<RowDataPacket[]>(db, sql, userIds);
       return new Map(rows.filter((row) => row.at).map((row) => [String(row.id).toLowerCase(), row.at as Date]));
     },
 
     /** Deletes up to `batch` events older than `before`; how many went. */
     async deleteOlderThan(before: Date, batch: number): Promise<number> {
       const sql = `DELETE FROM security_events WHERE at < ? ORDER BY at LIMIT ${batch}`;
-      const [result] = await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [before]));
+      const [result] = await execute<ResultSetHeader>(db, sql, [before]);
       return result.affectedRows;
     },
 

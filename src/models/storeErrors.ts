@@ -36,15 +36,16 @@ const NETWORK_CODES = new Set([
 const REDIS_OUTAGE_REPLIES = new Set(['OOM', 'READONLY', 'LOADING', 'BUSY', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'NOREPLICAS', 'MISCONF', 'EXECABORT']);
 
 /**
- * Runs one MySQL statement, bounded as a whole: mysql2's statement timeout starts only once the statement is
- * prepared, so a server that hangs while preparing it would hang the request. Connection-level failures and
- * the bound become StoreUnavailableError; SQL errors pass through.
+ * Runs one MySQL call on a connection (a statement, BEGIN, COMMIT), bounded as a whole: mysql2 times a statement's
+ * execution only, not the wait for a connection nor its prepare (statements go through models/transaction.ts
+ * `execute`, which takes its own connection). Connection-level failures and the bound become
+ * StoreUnavailableError; SQL errors pass through.
  */
 export function mysqlCall<T>(call: () => Promise<T>): Promise<T> {
   return mysqlWork(() => withTimeout(call(), STORE_TIMEOUT_MS));
 }
 
-/** Runs several MySQL statements (each a mysqlCall of its own) with errors as mysqlCall has them, unbounded. */
+/** Runs work of several MySQL calls (each bounded on its own), its errors as mysqlCall has them; unbounded itself. */
 export async function mysqlWork<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();

@@ -1,4 +1,4 @@
-import type { PoolConnection } from 'mysql2/promise';
+import type { ExecuteValues, FieldPacket, PoolConnection, QueryResult } from 'mysql2/promise';
 import { STORE_TIMEOUT_MS, type Db } from '../config/clients.js';
 import { mysqlCall, mysqlWork, StoreUnavailableError, withTimeout } from './storeErrors.js';
 
@@ -8,11 +8,24 @@ export const micros = (ms: number): number => Math.round(ms * 1000);
 /** Where a statement runs: the pool (a statement of its own) or a transaction's connection. */
 export type Sql = Db | PoolConnection;
 
+/**
+ * Runs one prepared statement within STORE_TIMEOUT_MS as a whole (mysql2 times only its execution: not the wait
+ * for a connection, nor the prepare). On the pool it takes a connection of its own, so that one cut off is closed
+ * and never sends its statement late; in a transaction, withConnection closes it.
+ */
+export function execute<T extends QueryResult>(sql: Sql, text: string, values: ExecuteValues[]): Promise<[T, FieldPacket[]]> {
+  const run = (conn: Sql) => mysqlCall(() => conn.execute<T>({ sql: text, timeout: STORE_TIMEOUT_MS }, values));
+  return 'getConnection' in sql ? withConnection(sql, run) : run(sql);
+}
+
 /** A connection of the pool's, within STORE_TIMEOUT_MS (a full pool or a server that hangs is an outage). */
 export async function connectionOf(db: Db): Promise<PoolConnection> {
   const pending = db.getConnection();
   return withTimeout(pending, STORE_TIMEOUT_MS).catch((err: unknown) => {
-    pending.then((conn) => conn.release(), () => undefined); // a late one goes back to the pool
+    pending.then(
+      (conn) => conn.release(),
+      () => undefined,
+    ); // a late one goes back to the pool
     throw err;
   });
 }
@@ -29,7 +42,7 @@ export function withConnection<T>(db: Db, use: (conn: PoolConnection) => Promise
       conn.release();
       return result;
     } catch (err) {
-      if (err instanceof StoreUnavailableError) conn.destroy();
+      if (err instanceof StoreUnavailableError && err.store === 'mysql') conn.destroy();
       else conn.release();
       throw err;
     }

@@ -1,7 +1,6 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { STORE_TIMEOUT_MS, type Db } from '../config/clients.js';
-import { mysqlCall } from './storeErrors.js';
-import type { Sql } from './transaction.js';
+import type { Db } from '../config/clients.js';
+import { execute, type Sql } from './transaction.js';
 
 export interface User {
   id: string;
@@ -48,9 +47,6 @@ interface UserRow extends RowDataPacket {
 
 export const ER_DUP_ENTRY = 1062;
 
-// A query on a connection whose server went silent fails instead of hanging.
-export const statement = (sql: string) => ({ sql, timeout: STORE_TIMEOUT_MS });
-
 export type UserModel = ReturnType<typeof createUserModel>;
 
 const ACCOUNT_COLUMNS = 'id, name, password_hash, is_admin, locked_at, totp_secret IS NOT NULL AS totp_on, email, email_pending';
@@ -69,7 +65,7 @@ const userOf = (row: UserRow): User => ({
 
 export function createUserModel(db: Db) {
   async function findOne(where: string, value: string): Promise<User | undefined> {
-    const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(`SELECT ${ACCOUNT_COLUMNS} FROM users WHERE ${where} = ?`), [value]));
+    const [rows] = await execute<UserRow[]>(db, `SELECT ${ACCOUNT_COLUMNS} FROM users WHERE ${where} = ?`, [value]);
     return rows[0] && userOf(rows[0]);
   }
 
@@ -85,7 +81,7 @@ export function createUserModel(db: Db) {
     async create(user: { id: string; name: string; passwordHash: string }, conn: Sql = db): Promise<boolean> {
       try {
         const values = [user.id, user.name, user.passwordHash];
-        await mysqlCall(() => conn.execute<ResultSetHeader>(statement('INSERT INTO users (id, name, password_hash) VALUES (?, ?, ?)'), values));
+        await execute<ResultSetHeader>(conn, 'INSERT INTO users (id, name, password_hash) VALUES (?, ?, ?)', values);
         return true;
       } catch (err) {
         if ((err as { errno?: number }).errno === ER_DUP_ENTRY) return false;
@@ -96,12 +92,12 @@ export function createUserModel(db: Db) {
     /** The same password, hashed with new parameters, unless the password changed since `checkedHash` was read. */
     async rehashPassword(id: string, checkedHash: string, passwordHash: string): Promise<boolean> {
       const sql = 'UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?';
-      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [passwordHash, id, checkedHash])));
+      return changed(await execute<ResultSetHeader>(db, sql, [passwordHash, id, checkedHash]));
     },
 
     /** A new password (the sessions that end with it take the TOTP secrets offered to them along). */
     async changePassword(id: string, passwordHash: string): Promise<void> {
-      await mysqlCall(() => db.execute(statement('UPDATE users SET password_hash = ? WHERE id = ?'), [passwordHash, id]));
+      await execute(db, 'UPDATE users SET password_hash = ? WHERE id = ?', [passwordHash, id]);
     },
 
     /**
@@ -110,7 +106,7 @@ export function createUserModel(db: Db) {
      */
     async unchanged(account: User): Promise<boolean> {
       const sql = 'SELECT password_hash, locked_at, totp_secret IS NOT NULL AS totp_on FROM users WHERE id = ?';
-      const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [account.id]));
+      const [rows] = await execute<UserRow[]>(db, sql, [account.id]);
       const [row] = rows;
       return rows.length === 1 && row.locked_at === null && row.password_hash === account.passwordHash && (row.totp_on === 1) === account.hasTotp;
     },
@@ -119,13 +115,13 @@ export function createUserModel(db: Db) {
     async securityFacts(id: string): Promise<{ totp: boolean; passkeys: number } | undefined> {
       const sql = `SELECT totp_secret IS NOT NULL AS totp_on, (SELECT COUNT(*) FROM passkeys p WHERE p.user_pk = users.pk) AS passkeys
         FROM users WHERE id = ?`;
-      const [[row]] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [id]));
+      const [[row]] = await execute<UserRow[]>(db, sql, [id]);
       return row && { totp: row.totp_on === 1, passkeys: Number(row.passkeys) };
     },
 
     /** Makes the account an administrator or not; false for an unknown id. */
     async setAdmin(id: string, isAdmin: boolean): Promise<boolean> {
-      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement('UPDATE users SET is_admin = ? WHERE id = ?'), [isAdmin, id])));
+      return changed(await execute<ResultSetHeader>(db, 'UPDATE users SET is_admin = ? WHERE id = ?', [isAdmin, id]));
     },
 
     /** Locks (the account cannot log in) or unlocks it; false for an unknown id. */
@@ -133,7 +129,7 @@ export function createUserModel(db: Db) {
       const sql = locked
         ? 'UPDATE users SET locked_at = COALESCE(locked_at, CURRENT_TIMESTAMP) WHERE id = ?'
         : 'UPDATE users SET locked_at = NULL WHERE id = ?';
-      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [id])));
+      return changed(await execute<ResultSetHeader>(db, sql, [id]));
     },
 
     /**
@@ -143,13 +139,13 @@ export function createUserModel(db: Db) {
     async remove(id: string): Promise<boolean> {
       const sql = `DELETE users, security_events FROM users
         LEFT JOIN security_events ON security_events.user_pk = users.pk AND security_events.actor_kind <> 'admin' WHERE users.id = ?`;
-      return changed(await mysqlCall(() => db.execute<ResultSetHeader>(statement(sql), [id])));
+      return changed(await execute<ResultSetHeader>(db, sql, [id]));
     },
 
     /** Everything an administrator's page of the account shows that MySQL holds. */
     async details(id: string): Promise<AccountDetails | undefined> {
       const sql = `SELECT ${ACCOUNT_COLUMNS}, created_at, (SELECT COUNT(*) FROM passkeys p WHERE p.user_pk = users.pk) AS passkeys FROM users WHERE id = ?`;
-      const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [id]));
+      const [rows] = await execute<UserRow[]>(db, sql, [id]);
       const row = rows[0];
       if (!row) return undefined;
       const { id: accountId, name, isAdmin, locked, hasTotp, email, emailVerified, pendingEmail } = userOf(row);
@@ -160,7 +156,7 @@ export function createUserModel(db: Db) {
     async list({ prefix, page, pageSize }: { prefix: string; page: number; pageSize: number }): Promise<{ accounts: AccountSummary[]; hasMore: boolean }> {
       const pattern = `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
       const sql = `SELECT id, name, created_at, is_admin, locked_at FROM users WHERE id LIKE ? ORDER BY id LIMIT ${pageSize + 1} OFFSET ${(page - 1) * pageSize}`;
-      const [rows] = await mysqlCall(() => db.execute<UserRow[]>(statement(sql), [pattern]));
+      const [rows] = await execute<UserRow[]>(db, sql, [pattern]);
       const accounts = rows
         .slice(0, pageSize)
         .map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at, isAdmin: row.is_admin === 1, locked: row.locked_at !== null }));

@@ -74,10 +74,14 @@ export function createAdminService({
       return { ...details, liveSessions: live[0], lastLoginAt: lastLogin?.at ?? null };
     },
 
-    /** A locked account cannot log in, and every session of it ends. */
+    /**
+     * A locked account cannot log in, and every session of it ends: before the lock (a lock cut off by an outage
+     * may still land later) and after it (a login in flight).
+     */
     async lock(adminId: string, id: string): Promise<void> {
       const account = await known(id);
       if (sameId(account.id, adminId)) throw new HttpError(400, 'admin.cannotLockSelf');
+      await sessions.revokeAll(account.id);
       await users.setLocked(account.id, true);
       await sessions.revokeAll(account.id);
     },

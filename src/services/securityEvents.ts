@@ -15,8 +15,8 @@ export type SecurityEvents = ReturnType<typeof createSecurityEvents>;
 /**
  * The one record of what happened to accounts (every area records through `record`, which authEvent calls): one
  * INSERT an event, after the answer's work and never in its way. A failure is logged and counted (`lost`), never
- * silent, and fails nothing else. (The info page's "login before this one" skips this session's own row, so it
- * is right whether or not that row was written when the summary was read: no announcement is needed.)
+ * silent, and fails nothing else. (A login's row follows its session's announcement, which names the session:
+ * services/securitySummaries.ts keeps no summary read before that row.)
  */
 export function createSecurityEvents({
   model,

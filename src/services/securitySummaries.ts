@@ -28,7 +28,7 @@ export type SecuritySummaries = ReturnType<typeof createSecuritySummaries>;
 
 /**
  * Security summaries kept in memory, true because every change announces its account (models/accountChanges.ts) and
- * `forget` drops it here: only while the listener is live (`livePeriod`), and only what was read within the same
+ * `heard` drops it here: only while the listener is live (`livePeriod`), and only what was read within the same
  * live period, since announcements made during a gap were missed.
  */
 export function createSecuritySummaries({
@@ -50,15 +50,15 @@ export function createSecuritySummaries({
   const kept = new Map<string, { summary: SecuritySummary; period: number; at: number }>();
   // The reads under way, by account: one that an announcement overtook is not kept.
   const reading = new Map<string, object>();
-  // Logins announced whose activity row a read has not seen yet: the session id, and until when it is awaited.
-  const loginsAhead = new Map<string, { sid: string; until: number }>();
-  /** Whether the summary shows the account's latest announced login (or that login stopped being awaited). */
-  const showsLatestLogin = (userId: string, summary: SecuritySummary) => {
+  // Logins announced whose activity rows a read has not seen yet, by account: each session id, until when awaited.
+  const loginsAhead = new Map<string, Map<string, number>>();
+  /** Whether the summary shows every login announced of the account that is still awaited. */
+  const showsAnnouncedLogins = (userId: string, summary: SecuritySummary) => {
     const ahead = loginsAhead.get(userId);
     if (!ahead) return true;
-    const seen = Date.now() > ahead.until || summary.latestLogins.some((login) => login.detail === ahead.sid);
-    if (seen) loginsAhead.delete(userId);
-    return seen;
+    for (const [sid, until] of ahead) if (Date.now() > until || summary.latestLogins.some((login) => login.detail === sid)) ahead.delete(sid);
+    if (ahead.size === 0) loginsAhead.delete(userId);
+    return ahead.size === 0;
   };
 
   async function read(userId: string, period: number | undefined): Promise<SecuritySummary> {
@@ -72,7 +72,7 @@ export function createSecuritySummaries({
     const summary = { totp: facts?.totp ?? false, passkeys: facts?.passkeys ?? 0, sessions: live, latestLogins };
     if (reading.get(userId) === mark) {
       reading.delete(userId);
-      if (period !== undefined && period === livePeriod() && showsLatestLogin(userId, summary)) {
+      if (period !== undefined && period === livePeriod() && showsAnnouncedLogins(userId, summary)) {
         if (kept.size >= KEPT_ACCOUNTS) kept.delete(kept.keys().next().value!);
         kept.set(userId, { summary, period, at: Date.now() });
       }
@@ -108,8 +108,9 @@ export function createSecuritySummaries({
       kept.delete(userId);
       reading.delete(userId);
       if (!loginSid) return;
-      if (loginsAhead.size >= KEPT_ACCOUNTS) loginsAhead.delete(loginsAhead.keys().next().value!);
-      loginsAhead.set(userId, { sid: loginSid, until: Date.now() + LOGIN_ROW_WAIT_MS });
+      const ahead = loginsAhead.get(userId) ?? new Map<string, number>();
+      if (!loginsAhead.has(userId) && loginsAhead.size >= KEPT_ACCOUNTS) loginsAhead.delete(loginsAhead.keys().next().value!);
+      loginsAhead.set(userId, ahead.set(loginSid, Date.now() + LOGIN_ROW_WAIT_MS));
     },
   };
 }

@@ -12,6 +12,7 @@ const busy = new Worker(
   { eval: true },
 );
 const [busyTid] = (await once(busy, 'message')) as [number];
-const pool = await lowerThreadPoolPriority(4);
+const outcome = await lowerThreadPoolPriority(4);
+const pool = 'threads' in outcome ? outcome.threads : [];
 console.log(JSON.stringify({ busyTid, pool, main: Number(readlinkSync('/proc/thread-self').split('/').pop()) }));
 process.exit(0);
