@@ -265,7 +265,9 @@ async function main() {
         return percentile(latencies, 99);
       },
       storm: async () => {
-        const [[latencies, storm], waited] = await waitedFor(() => Promise.all([steady(), load({ ...login, connections: STORM_CLIENTS, duration: STEADY_SECONDS + 1 })]));
+        const [[latencies, storm], waited] = await waitedFor(() =>
+          Promise.all([steady(), load({ ...login, connections: STORM_CLIENTS, duration: STEADY_SECONDS + 1 })]),
+        );
         wait.storm.push(waited);
         storms.push(storm);
         return percentile(latencies, 99);
@@ -274,7 +276,12 @@ async function main() {
     STORM_ROUNDS,
   );
   const stormRatios = ratios(p99s.storm, p99s.alone);
-  rows.push([`info page p99 latency at ${STEADY_RATE} requests/s, alone`, spread(p99s.alone, 1), 'ms', `event loop waiting for its core ${spread(wait.alone.slice(1), 0)} ms/s`]);
+  rows.push([
+    `info page p99 latency at ${STEADY_RATE} requests/s, alone`,
+    spread(p99s.alone, 1),
+    'ms',
+    `event loop waiting for its core ${spread(wait.alone.slice(1), 0)} ms/s`,
+  ]);
   rows.push([
     `info page p99 latency at ${STEADY_RATE} requests/s, during a ${STORM_CLIENTS}-client login storm`,
     spread(p99s.storm, 1),
@@ -283,7 +290,15 @@ async function main() {
   ]);
   const stormLogins = storms.slice(1);
   const stormOutcome = stormLogins.map((storm) => outcomes(storm, 303, 'logins')).join('; ');
-  rows.push(['logins during the storm', spread(stormLogins.map((storm) => storm.requests.average), 0), 'logins/s', stormOutcome]);
+  rows.push([
+    'logins during the storm',
+    spread(
+      stormLogins.map((storm) => storm.requests.average),
+      0,
+    ),
+    'logins/s',
+    stormOutcome,
+  ]);
   const stormOk = stormLogins.every((storm) => storm.requests.total > 0 && storm.statusCodeStats?.['303']?.count === storm.requests.total && !storm.errors);
   target('info p99 during the login storm ≤ 1.3× alone, logins succeeding', `${spread(stormRatios)}×, ${stormOutcome}`, median(stormRatios) <= 1.3 && stormOk);
 
