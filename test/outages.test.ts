@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import request from 'supertest';
-import { createDb, createRedis } from '../src/config/clients.js';
+import { createRedis } from '../src/config/clients.js';
 import { createLogger } from '../src/config/logger.js';
 import { createUserModel } from '../src/models/user.js';
 import {
@@ -21,7 +21,7 @@ import {
 } from './helpers/site.js';
 import { REDIS_URL, testStores } from './helpers/stores.js';
 import { hookedPool } from './helpers/hookedPool.js';
-import { startTcpProxy } from './helpers/tcpProxy.js';
+import { mysqlThroughProxy, startTcpProxy } from './helpers/tcpProxy.js';
 import { expectUnavailable } from './helpers/outage.js';
 import { ko } from './helpers/i18n.js';
 
@@ -118,9 +118,8 @@ describe('MySQL outage (through a proxy the test cuts)', function () {
   this.timeout(30_000);
 
   it('login and register answer 503 within a few seconds, cut or hanging, and work again when MySQL returns (no lock for it)', async () => {
-    const { target, redis } = await testStores();
-    const proxy = await startTcpProxy(target.port, target.host);
-    const db = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
+    const { redis } = await testStores();
+    const { proxy, db, close } = await mysqlThroughProxy();
     try {
       // Logins that were never checked are no failures: three of them do not spend a limit of two.
       const { app } = await makeSite({ LOGIN_MAX_FAILURES: '2' }, { db, redis });
@@ -140,15 +139,13 @@ describe('MySQL outage (through a proxy the test cuts)', function () {
       await untilReady(app);
       expect((await postTo(app, '/user/login').send({ id, password: PASSWORD })).status).to.equal(303);
     } finally {
-      await db.end();
-      await proxy.close();
+      await close();
     }
   });
 
   it('a MySQL that hangs while a statement is prepared (the first of its kind on a connection), or inside a transaction: 503 within a few seconds', async () => {
-    const { target, redis } = await testStores();
-    const proxy = await startTcpProxy(target.port, target.host);
-    const db = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
+    const { redis } = await testStores();
+    const { proxy, db, close } = await mysqlThroughProxy();
     try {
       const { app } = await makeSite({}, { db, redis });
       // A connection made with a plain query, so nothing is prepared on it yet: the login's account read is.
@@ -164,15 +161,13 @@ describe('MySQL outage (through a proxy the test cuts)', function () {
       await expectUnavailable(postTo(app, '/user/register').send({ id: uniqueId(), name: 'N', password: PASSWORD, confirmPassword: PASSWORD }));
       proxy.restore();
     } finally {
-      await db.end();
-      await proxy.close();
+      await close();
     }
   });
 
   it("an administrator's lock cut off by a MySQL that hangs: 503, and the account's sessions have ended anyway (a lock cut off may still land)", async () => {
-    const { target, redis } = await testStores();
-    const proxy = await startTcpProxy(target.port, target.host);
-    const real = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
+    const { redis } = await testStores();
+    const { proxy, db: real, close } = await mysqlThroughProxy();
     let freezeAfterReading = '';
     const db = hookedPool(real, async (sql, values, run) => {
       const result = await run();
@@ -194,15 +189,13 @@ describe('MySQL outage (through a proxy the test cuts)', function () {
       await untilReady(app);
       expect(isLoggedIn(await getInfo(app, { accessToken: expire(user.accessToken), refreshToken: user.refreshToken })), 'its refresh').to.equal(false);
     } finally {
-      await real.end();
-      await proxy.close();
+      await close();
     }
   });
 
   it('a MySQL that hangs after the account was read: the login answers 503 within a few seconds, counts no event lost and leaves no session', async () => {
-    const { target, redis } = await testStores();
-    const proxy = await startTcpProxy(target.port, target.host);
-    const real = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
+    const { redis } = await testStores();
+    const { proxy, db: real, close } = await mysqlThroughProxy();
     let freezeAfterAccountRead = false;
     // The real pool, except that MySQL starts hanging right after a login read its account (the checked write is next).
     const db = hookedPool(real, async (sql, _values, run) => {
@@ -227,8 +220,7 @@ describe('MySQL outage (through a proxy the test cuts)', function () {
       const info = await getInfo(app, { accessToken: setCookies(again).accessToken.value });
       expect(info.text, 'the first login and this one: the one that failed left no session').to.include(ko('security.sessions', { count: 2 }));
     } finally {
-      await real.end();
-      await proxy.close();
+      await close();
     }
   });
 });

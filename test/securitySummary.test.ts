@@ -2,13 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { Secret, TOTP } from 'otpauth';
 import request from 'supertest';
-import { createDb } from '../src/config/clients.js';
 import { createPasskeyModel } from '../src/models/passkeys.js';
 import { en, ko } from './helpers/i18n.js';
 import { cookieHeader, getInfo, loggedInUser, login, makeSite, PASSWORD, postTo, setCookies, type App, type Tokens } from './helpers/site.js';
 import { redisKeyPrefix, testStores } from './helpers/stores.js';
 import { hookedPool } from './helpers/hookedPool.js';
-import { startTcpProxy } from './helpers/tcpProxy.js';
+import { mysqlThroughProxy } from './helpers/tcpProxy.js';
 import { until } from './helpers/until.js';
 
 /** The info page's security summary as a person reads it: each part's link and state. */
@@ -79,9 +78,8 @@ describe('the last login on an instance that read the account while that login w
   this.timeout(30_000);
 
   it("shows it: a summary read after the login's session started but before its activity row was written is not kept", async () => {
-    const { target, redis } = await testStores();
-    const proxy = await startTcpProxy(target.port, target.host);
-    const real = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
+    const { redis } = await testStores();
+    const { proxy, db: real, close } = await mysqlThroughProxy();
     let frozen: (() => void) | undefined;
     // The thief's instance: its MySQL hangs as the login's activity row is about to be written, until released.
     const db = hookedPool(real, (sql, _values, run) => {
@@ -110,8 +108,7 @@ describe('the last login on an instance that read the account while that login w
       const info = (await getInfo(ownerSite, owner).set('Accept-Language', 'en')).text;
       expect(info, 'the last login before this one').to.include(en('security.lastLogin')).and.include('Firefox');
     } finally {
-      await real.end();
-      await proxy.close();
+      await close();
     }
   });
 });

@@ -10,8 +10,6 @@ export type EmailAddresses = ReturnType<typeof createEmailAddresses>;
 
 /** The email columns of `users` and their verification links (migration 006-mail); only a link's hash is stored. */
 export function createEmailAddresses(db: Db) {
-  const run = (conn: Sql, sql: string, values: Array<string | number | Buffer | null>) => execute<ResultSetHeader>(conn, sql, values);
-
   return {
     /** The account that has verified this (normalised) address, if one has. */
     async verifiedBy(conn: Sql, address: string): Promise<string | undefined> {
@@ -24,17 +22,17 @@ export function createEmailAddresses(db: Db) {
      * its expired links of any kind go. The verified address, if any, stays in use meanwhile.
      */
     async setPending(conn: Sql, userId: string, address: string | null): Promise<void> {
-      await run(conn, 'UPDATE users SET email_pending = ? WHERE id = ?', [address, userId]);
+      await execute<ResultSetHeader>(conn, 'UPDATE users SET email_pending = ? WHERE id = ?', [address, userId]);
       const voided = `DELETE t FROM account_tokens t JOIN users u ON u.pk = t.user_pk
         WHERE u.id = ? AND (t.purpose = 'verify-email' OR t.expires_at <= NOW(3))`;
-      await run(conn, voided, [userId]);
+      await execute<ResultSetHeader>(conn, voided, [userId]);
     },
 
     /** Stores a verification link (its hash) of `address` for the account, valid `ttlMs`. */
     async issueLink(conn: Sql, userId: string, tokenHash: Buffer, address: string, ttlMs: number): Promise<void> {
       const sql = `INSERT INTO account_tokens (token_hash, user_pk, purpose, email, expires_at)
         SELECT ?, pk, 'verify-email', ?, NOW(3) + INTERVAL ? MICROSECOND FROM users WHERE id = ?`;
-      await run(conn, sql, [tokenHash, address, micros(ttlMs), userId]);
+      await execute<ResultSetHeader>(conn, sql, [tokenHash, address, micros(ttlMs), userId]);
     },
 
     /** Spends a verification link: of parallel uses one verifies; a used, replaced, expired or unknown link changes nothing. */
@@ -44,10 +42,10 @@ export function createEmailAddresses(db: Db) {
           WHERE t.token_hash = ? AND t.purpose = 'verify-email' AND t.expires_at > NOW(3) FOR UPDATE`;
         const [[link]] = await execute<RowDataPacket[]>(conn, find, [tokenHash]);
         if (!link) return { invalid: true };
-        await run(conn, 'DELETE FROM account_tokens WHERE token_hash = ?', [tokenHash]);
+        await execute<ResultSetHeader>(conn, 'DELETE FROM account_tokens WHERE token_hash = ?', [tokenHash]);
         const address = link.email as string;
         try {
-          await run(conn, 'UPDATE users SET email = ?, email_pending = NULL WHERE pk = ?', [address, link.user_pk as number]);
+          await execute<ResultSetHeader>(conn, 'UPDATE users SET email = ?, email_pending = NULL WHERE pk = ?', [address, link.user_pk as number]);
         } catch (err) {
           // Another account verified it since the link went out: the unique index decides.
           if ((err as { errno?: number }).errno === ER_DUP_ENTRY) return { taken: true };
@@ -65,8 +63,10 @@ export function createEmailAddresses(db: Db) {
 
     /** Removes the account's addresses, verified and waiting, and their links. */
     async remove(conn: Sql, userId: string): Promise<void> {
-      await run(conn, 'UPDATE users SET email = NULL, email_pending = NULL WHERE id = ?', [userId]);
-      await run(conn, "DELETE t FROM account_tokens t JOIN users u ON u.pk = t.user_pk WHERE u.id = ? AND t.purpose = 'verify-email'", [userId]);
+      await execute<ResultSetHeader>(conn, 'UPDATE users SET email = NULL, email_pending = NULL WHERE id = ?', [userId]);
+      await execute<ResultSetHeader>(conn, "DELETE t FROM account_tokens t JOIN users u ON u.pk = t.user_pk WHERE u.id = ? AND t.purpose = 'verify-email'", [
+        userId,
+      ]);
     },
   };
 }

@@ -13,8 +13,6 @@ export type ResetLinks = ReturnType<typeof createResetLinks>;
 
 /** Password reset links (table `account_tokens`, migration 006-mail): only their hashes, bound to the password hash. */
 export function createResetLinks(db: Db) {
-  const run = (conn: Sql, sql: string, values: Array<string | number | Buffer | null>) => execute<ResultSetHeader>(conn, sql, values);
-
   return {
     /**
      * Stores a link for the account `userId` valid `ttlMs` (its expired links go; in `conn`'s transaction when given); with `userId` null the same
@@ -22,10 +20,10 @@ export function createResetLinks(db: Db) {
      */
     async issue(userId: string | null, tokenHash: Buffer, ttlMs: number, conn: Sql = db): Promise<boolean> {
       const expired = 'DELETE t FROM account_tokens t JOIN users u ON u.pk = t.user_pk WHERE u.id = ? AND t.expires_at <= NOW(3)';
-      await run(conn, expired, [userId]);
+      await execute<ResultSetHeader>(conn, expired, [userId]);
       const sql = `INSERT INTO account_tokens (token_hash, user_pk, purpose, password_fingerprint, expires_at)
         SELECT ?, pk, 'reset-password', UNHEX(SHA2(password_hash, 256)), NOW(3) + INTERVAL ? MICROSECOND FROM users WHERE id = ?`;
-      return changed(await run(conn, sql, [tokenHash, micros(ttlMs), userId]));
+      return changed(await execute<ResultSetHeader>(conn, sql, [tokenHash, micros(ttlMs), userId]));
     },
 
     /** The account a good link resets, or undefined. */
@@ -39,12 +37,12 @@ export function createResetLinks(db: Db) {
     async claim(tokenHash: Buffer): Promise<boolean> {
       const sql = `UPDATE account_tokens t JOIN users u ON u.pk = t.user_pk SET t.claimed_until = NOW(3) + INTERVAL ? MICROSECOND
         WHERE t.token_hash = ? AND ${GOOD} AND (t.claimed_until IS NULL OR t.claimed_until <= NOW(3))`;
-      return changed(await run(db, sql, [micros(CLAIM_MS), tokenHash]));
+      return changed(await execute<ResultSetHeader>(db, sql, [micros(CLAIM_MS), tokenHash]));
     },
 
     /** Lets go of a claimed link whose post did not set the password (refused, or a store failed). */
     async release(tokenHash: Buffer): Promise<void> {
-      await run(db, 'UPDATE account_tokens SET claimed_until = NULL WHERE token_hash = ?', [tokenHash]);
+      await execute<ResultSetHeader>(db, 'UPDATE account_tokens SET claimed_until = NULL WHERE token_hash = ?', [tokenHash]);
     },
 
     /**
@@ -53,8 +51,10 @@ export function createResetLinks(db: Db) {
      */
     async spend(conn: Sql, tokenHash: Buffer, userId: string, passwordHash: string): Promise<boolean> {
       const sql = `UPDATE users u JOIN account_tokens t ON t.user_pk = u.pk SET u.password_hash = ? WHERE t.token_hash = ? AND ${GOOD}`;
-      if (!changed(await run(conn, sql, [passwordHash, tokenHash]))) return false;
-      await run(conn, "DELETE t FROM account_tokens t JOIN users u ON u.pk = t.user_pk WHERE u.id = ? AND t.purpose = 'reset-password'", [userId]);
+      if (!changed(await execute<ResultSetHeader>(conn, sql, [passwordHash, tokenHash]))) return false;
+      await execute<ResultSetHeader>(conn, "DELETE t FROM account_tokens t JOIN users u ON u.pk = t.user_pk WHERE u.id = ? AND t.purpose = 'reset-password'", [
+        userId,
+      ]);
       return true;
     },
   };

@@ -18,22 +18,20 @@ export type SecondFactorModel = ReturnType<typeof createSecondFactorModel>;
 
 /** The TOTP columns of `users` and the `recovery_codes` table (migrations 003-totp, 005-offered-secret-in-session); `removeAll` takes the passkeys too. */
 export function createSecondFactorModel(db: Db) {
-  const run = (conn: Db | PoolConnection, sql: string, values: Array<string | number | Buffer | null>) => execute<ResultSetHeader>(conn, sql, values);
-
   const inTransaction = <T>(work: (conn: PoolConnection) => Promise<T>) => runInTransaction(db, work);
 
   /** The account's row is locked first: parallel resets then queue on it instead of deadlocking over its recovery codes. */
   async function dropTotp(conn: PoolConnection, userId: string): Promise<void> {
     const [[row]] = await execute<RowDataPacket[]>(conn, 'SELECT pk FROM users WHERE id = ? FOR UPDATE', [userId]);
     if (!row) return;
-    await run(conn, 'DELETE FROM recovery_codes WHERE user_pk = ?', [row.pk as number]);
-    await run(conn, 'UPDATE users SET totp_secret = NULL, totp_last_step = NULL WHERE pk = ?', [row.pk as number]);
+    await execute<ResultSetHeader>(conn, 'DELETE FROM recovery_codes WHERE user_pk = ?', [row.pk as number]);
+    await execute<ResultSetHeader>(conn, 'UPDATE users SET totp_secret = NULL, totp_last_step = NULL WHERE pk = ?', [row.pk as number]);
   }
 
   async function insertCodes(conn: PoolConnection, userId: string, codeHashes: Buffer[]): Promise<void> {
     const [[{ pk }]] = await execute<RowDataPacket[]>(conn, 'SELECT pk FROM users WHERE id = ?', [userId]);
     const rows = codeHashes.map(() => '(?, ?)').join(', ');
-    await run(
+    await execute<ResultSetHeader>(
       conn,
       `INSERT INTO recovery_codes (user_pk, code_hash) VALUES ${rows}`,
       codeHashes.flatMap((hash) => [pk as number, hash]),
@@ -57,7 +55,7 @@ export function createSecondFactorModel(db: Db) {
     enable(userId: string, sealed: Buffer, step: number, codeHashes: Buffer[]): Promise<boolean> {
       return inTransaction(async (conn) => {
         const on = 'UPDATE users SET totp_secret = ?, totp_last_step = ? WHERE id = ? AND totp_secret IS NULL';
-        if (!changed(await run(conn, on, [sealed, step, userId]))) return false;
+        if (!changed(await execute<ResultSetHeader>(conn, on, [sealed, step, userId]))) return false;
         // No codes to delete first: turning TOTP off deletes them.
         await insertCodes(conn, userId, codeHashes);
         return true;
@@ -69,7 +67,7 @@ export function createSecondFactorModel(db: Db) {
       return inTransaction(async (conn) => {
         const [locked] = await execute<RowDataPacket[]>(conn, 'SELECT pk FROM users WHERE id = ? AND totp_secret IS NOT NULL FOR UPDATE', [userId]);
         if (locked.length === 0) return false;
-        await run(conn, 'DELETE FROM recovery_codes WHERE user_pk = ?', [locked[0].pk as number]);
+        await execute<ResultSetHeader>(conn, 'DELETE FROM recovery_codes WHERE user_pk = ?', [locked[0].pk as number]);
         await insertCodes(conn, userId, codeHashes);
         return true;
       });
@@ -84,21 +82,21 @@ export function createSecondFactorModel(db: Db) {
     async removeAll(userId: string): Promise<void> {
       await inTransaction(async (conn) => {
         await dropTotp(conn, userId);
-        await run(conn, 'DELETE p FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE u.id = ?', [userId]);
+        await execute<ResultSetHeader>(conn, 'DELETE p FROM passkeys p JOIN users u ON u.pk = p.user_pk WHERE u.id = ?', [userId]);
       });
     },
 
     /** Accepts a code of time step `step` only when it is later than the last accepted one: of parallel uses, one wins. */
     async acceptStep(userId: string, step: number): Promise<boolean> {
       const sql = 'UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?)';
-      return changed(await run(db, sql, [step, userId, step]));
+      return changed(await execute<ResultSetHeader>(db, sql, [step, userId, step]));
     },
 
     /** Marks an unused recovery code used; false when it is not one of the account's unused codes (so each works once). */
     async useRecoveryCode(userId: string, codeHash: Buffer): Promise<boolean> {
       const sql = `UPDATE recovery_codes JOIN users ON users.pk = recovery_codes.user_pk SET recovery_codes.used_at = CURRENT_TIMESTAMP
         WHERE users.id = ? AND users.totp_secret IS NOT NULL AND recovery_codes.code_hash = ? AND recovery_codes.used_at IS NULL`;
-      return changed(await run(db, sql, [userId, codeHash]));
+      return changed(await execute<ResultSetHeader>(db, sql, [userId, codeHash]));
     },
   };
 }

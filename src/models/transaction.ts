@@ -19,7 +19,7 @@ export function execute<T extends QueryResult>(sql: Sql, text: string, values: E
 }
 
 /** A connection of the pool's, within STORE_TIMEOUT_MS (a full pool or a server that hangs is an outage). */
-export async function connectionOf(db: Db): Promise<PoolConnection> {
+async function connectionOf(db: Db): Promise<PoolConnection> {
   const pending = db.getConnection();
   return withTimeout(pending, STORE_TIMEOUT_MS).catch((err: unknown) => {
     pending.then(

@@ -1,5 +1,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
+import { createDb } from '../../src/config/clients.js';
+import { testStores } from './stores.js';
 
 type State = 'up' | 'cut' | 'frozen';
 
@@ -99,4 +101,16 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       await once(server, 'close');
     },
   };
+}
+
+/** A MySQL pool (`db`) to the test database through a proxy of its own (`proxy`); `close` ends both. */
+export async function mysqlThroughProxy() {
+  const { target } = await testStores();
+  const proxy = await startTcpProxy(target.port, target.host);
+  const db = createDb(`mysql://${target.user}:${target.password}@127.0.0.1:${proxy.port}/${target.database}`);
+  const close = async () => {
+    await db.end();
+    await proxy.close();
+  };
+  return { proxy, db, close };
 }
